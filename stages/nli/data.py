@@ -1,0 +1,197 @@
+"""SNLI records: the schema, validation with file-and-line errors, the two sources, stratified sampling.
+
+A record is ``{"id": str, "premise": str, "hypothesis": str, "label": int}`` with
+0 = entailment, 1 = neutral, 2 = contradiction (the schema of the hub dataset ``stanfordnlp/snli``).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .errors import UserError
+from .prompts import LABELS
+
+UNLABELED = (-1, "-")  # SNLI's "no gold label" markers: dropped and counted, never guessed
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Pool:
+    """Validated records from one source split, plus how many unlabeled pairs were dropped."""
+
+    name: str
+    records: list[dict]
+    dropped_unlabeled: int = 0
+
+
+def parse_label(value, where: str) -> int | None:
+    """Return 0/1/2, ``None`` for an unlabeled pair, or raise naming ``where``."""
+    if value in UNLABELED:
+        return None
+    if isinstance(value, str) and value in LABELS:
+        return LABELS.index(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(LABELS):
+        return value
+    raise UserError(
+        f"{where}: unknown label {value!r}; expected 0/1/2 (or {', '.join(LABELS)}), "
+        f"or -1 / '-' for an unlabeled pair"
+    )
+
+
+def validate_record(obj, where: str, record_id: str) -> dict | None:
+    """Check one raw object; return the clean record, ``None`` if unlabeled, or raise."""
+    if not isinstance(obj, dict):
+        raise UserError(f"{where}: expected a JSON object with premise, hypothesis and label")
+    for key in ("premise", "hypothesis"):
+        text = obj.get(key)
+        if not isinstance(text, str) or not text.strip():
+            problem = "missing" if key not in obj else "empty or not a string"
+            raise UserError(f"{where}: field {key!r} is {problem}; every pair needs a non-empty {key}")
+    if "label" not in obj:
+        raise UserError(f"{where}: field 'label' is missing")
+    label = parse_label(obj["label"], where)
+    if label is None:
+        return None
+    return {"id": record_id, "premise": obj["premise"].strip(), "hypothesis": obj["hypothesis"].strip(),
+            "label": label}
+
+
+def validate_records(objs: Iterable, name: str, where_prefix: str) -> Pool:
+    records, dropped = [], 0
+    for i, obj in enumerate(objs, start=1):
+        rec = validate_record(obj, f"{where_prefix} row {i}", f"{name}-{i:06d}")
+        if rec is None:
+            dropped += 1
+        else:
+            records.append(rec)
+    if not records:
+        raise UserError(f"{where_prefix}: no labeled pairs found")
+    return Pool(name, records, dropped)
+
+
+def read_jsonl(path: str | Path) -> list[tuple[int, object]]:
+    """Parse a JSONL file into ``(line number, object)`` pairs; a bad line is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found")
+    objs = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                objs.append((lineno, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno}); "
+                                f"fix or remove that line") from None
+    return objs
+
+
+def load_raw_file(path: Path, name: str) -> Pool:
+    """Validate a raw SNLI file; ids are ``{name}-{line number}`` so they trace back to the file."""
+    if not Path(path).is_file():
+        raise UserError(
+            f"{path} not found. Fetch the data with `dvc pull` (the default remote in .dvc/config "
+            f"points at ../../shared/dvc-store; see README 'Data') or set data.source: hub")
+    records, dropped = [], 0
+    for lineno, obj in read_jsonl(path):
+        rec = validate_record(obj, f"{path}:{lineno}", f"{name}-{lineno:06d}")
+        if rec is None:
+            dropped += 1
+        else:
+            records.append(rec)
+    return Pool(name, records, dropped)
+
+
+def read_split(path: str | Path) -> list[dict]:
+    """Read a split written by the ``split`` stage (records keep their ids)."""
+    out = []
+    for lineno, obj in read_jsonl(path):
+        where = f"{path}:{lineno}"
+        rec_id = obj.get("id") if isinstance(obj, dict) else None
+        if not isinstance(rec_id, str):
+            raise UserError(f"{where}: field 'id' is missing; re-run the split stage")
+        rec = validate_record(obj, where, rec_id)
+        if rec is None:
+            raise UserError(f"{where}: unlabeled pair in a split file; re-run the split stage")
+        out.append(rec)
+    return out
+
+
+def load_hub(dataset: str) -> dict[str, Pool]:
+    """Official train/validation/test splits through ``datasets`` (a hub id or a local folder)."""
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(dataset)
+    except Exception as exc:  # network, auth, missing dataset: all need the same advice
+        raise UserError(
+            f"could not load dataset {dataset!r} ({type(exc).__name__}: {str(exc)[:200]}). "
+            f"Without hub access use data.source: dvc (the default, `dvc pull`), or point "
+            f"data.hub_dataset at a local folder holding train/validation/test files") from None
+    missing = {"train", "validation", "test"} - set(ds)
+    if missing:
+        raise UserError(f"dataset {dataset!r} lacks split(s) {sorted(missing)}; it needs train, validation, test")
+    return {split: validate_records(ds[split], split, f"{dataset}[{split}]")
+            for split in ("train", "validation", "test")}
+
+
+def parse_size(value, key: str) -> int | None:
+    """A sample size from params: a positive int, or ``"all"`` (returned as ``None``)."""
+    if value == "all":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise UserError(f"params.yaml: split.{key} = {value!r}; use a positive integer or 'all'")
+
+
+def stratified_sample(records: list[dict], size: int | None, seed: int, what: str) -> tuple[list, list]:
+    """Draw ``size`` records stratified by label (``None`` = all); return (sample, rest)."""
+    if size is None or size == len(records):
+        return list(records), []
+    if size > len(records):
+        raise UserError(f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
+                        f"lower the size in params.yaml or use 'all'")
+    from sklearn.model_selection import train_test_split
+
+    sample, rest = train_test_split(records, train_size=size, random_state=seed,
+                                    stratify=[r["label"] for r in records])
+    return sample, rest
+
+
+def make_splits(pools: dict[str, Pool], source: str, sizes: dict, seed: int) -> dict[str, list[dict]]:
+    """Offline (dvc): train and val from ``validation``, test from ``test``; hub: official splits.
+
+    Sizes are validated against the pools before any sampling; outputs are sorted by id.
+    """
+    n = {k: parse_size(sizes[f"{k}_size"], f"{k}_size") for k in SPLITS}
+    if source == "dvc":
+        pool = pools["validation"].records
+        if n["train"] is None and n["val"] is None:
+            raise UserError("params.yaml: split.train_size and split.val_size are both 'all', but offline "
+                            "they share the validation pool; give val_size a number")
+        fixed = (n["train"] or 0) + (n["val"] or 0)
+        if fixed > len(pool):
+            raise UserError(f"params.yaml: split.train_size + split.val_size = {fixed} exceeds the "
+                            f"{len(pool)} pairs of the validation pool they are drawn from")
+        val, rest = stratified_sample(pool, n["val"] if n["val"] is not None else len(pool) - n["train"],
+                                      seed, "split.val_size")
+        train, _ = stratified_sample(rest, n["train"], seed + 1, "split.train_size")
+        test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
+    else:
+        for key, pool_name in (("train", "train"), ("val", "validation"), ("test", "test")):
+            if n[key] is not None and n[key] > len(pools[pool_name].records):
+                raise UserError(f"params.yaml: split.{key}_size = {n[key]} exceeds the "
+                                f"{len(pools[pool_name].records)} pairs of the {pool_name} split")
+        train, _ = stratified_sample(pools["train"].records, n["train"], seed, "split.train_size")
+        val, _ = stratified_sample(pools["validation"].records, n["val"], seed + 1, "split.val_size")
+        test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
+    return {k: sorted(v, key=lambda r: r["id"]) for k, v in (("train", train), ("val", val), ("test", test))}
+
+
+def label_counts(records: list[dict]) -> dict[str, int]:
+    counts = Counter(r["label"] for r in records)
+    return {name: counts.get(i, 0) for i, name in enumerate(LABELS)}

@@ -1,0 +1,67 @@
+"""Restricted label scoring: one forward pass per batch, logits only at the answer position.
+
+Prompts are left-padded so the answer position is the last one in every row; ``logits_to_keep=1``
+asks the model for that position's logits only (the lm_head never runs over the prompt), and
+explicit position ids keep a padded row's result equal to the same row unpadded. Batches are
+formed from length-sorted prompts so little compute goes to padding.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+def encode(tokenizer, prompts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids per prompt; over-long prompts lose tokens from the left (the question stays)."""
+    tokenizer.truncation_side = "left"
+    return tokenizer(prompts, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (longest first: memory peaks show early)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Left-pad to the longest sequence; position ids count real tokens only."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, width - len(s):] = torch.tensor(s, dtype=torch.long)
+        mask[row, width - len(s):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
+
+
+def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Full-vocabulary logits at the answer position, shape (batch, vocab), float32."""
+    out = model(**batch, logits_to_keep=1, use_cache=False)
+    return out.logits[:, -1, :].float()
+
+
+@torch.inference_mode()
+def score(model, tokenizer, encoded: list[list[int]], label_ids: list[int], batch_size: int,
+          desc: str = "scoring") -> tuple[np.ndarray, dict]:
+    """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
+    model.eval()
+    device = next(model.parameters()).device
+    scores = np.zeros((len(encoded), len(label_ids)), dtype=np.float32)
+    batches = length_sorted_batches([len(s) for s in encoded], batch_size)
+    label_index = torch.tensor(label_ids, device=device)
+    start, tokens = time.perf_counter(), 0
+    with tqdm(total=len(encoded), desc=desc, unit="ex") as bar:
+        for idx in batches:
+            batch = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], tokenizer.pad_token_id).items()}
+            logprobs = torch.log_softmax(answer_logits(model, batch), dim=-1)
+            scores[idx] = logprobs.index_select(-1, label_index).cpu().numpy()
+            tokens += int(batch["attention_mask"].sum())
+            bar.update(len(idx))
+    seconds = time.perf_counter() - start
+    return scores, {"eval_seconds": round(seconds, 2),
+                    "examples_per_second": round(len(encoded) / seconds, 2),
+                    "tokens_per_second": round(tokens / seconds, 1)}
