@@ -1,0 +1,112 @@
+"""QLoRA training with the Hugging Face Trainer: the loss is cross-entropy on the label token only.
+
+The training example is exactly the evaluation prompt; its target is the first token of the gold
+label's verbalizer at the answer position, so the loss needs the logits of one position per row
+(``logits_to_keep=1``). Trainer supplies the rest: warmup + schedule, accumulation, mixed precision,
+gradient checkpointing, length-grouped batches, checkpoints that resume bit-for-bit (RNG and sampler
+state included), best-checkpoint selection on validation accuracy, and data-parallel runs under
+``torchrun`` / ``accelerate launch``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+from . import scoring
+
+INPUT_KEYS = ("input_ids", "attention_mask", "position_ids")
+
+
+class EpochSeededLengthSampler(LengthGroupedSampler):
+    """Length-grouped order drawn from ``seed + epoch``, not the global RNG.
+
+    The stock sampler draws from the global RNG when iteration starts; after a resume that RNG holds
+    the checkpoint's state, so the epoch's order would differ from the uninterrupted run's.
+    """
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class LabelTokenTrainer(Trainer):
+    """A Trainer whose loss is cross-entropy at the answer position; eval returns label-token logits."""
+
+    def __init__(self, *args, label_token_ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_token_ids = label_token_ids
+        # Our loss is a per-batch mean, so let Trainer divide it by the accumulation steps.
+        self.model_accepts_loss_kwargs = False
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return EpochSeededLengthSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                        lengths=[len(row["input_ids"]) for row in dataset], seed=self.args.seed)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        logits = scoring.answer_logits(model, {k: inputs[k] for k in INPUT_KEYS})
+        loss = F.cross_entropy(logits, inputs["labels"])
+        if return_outputs:
+            return loss, {"label_logits": logits[:, self.label_token_ids]}
+        return loss
+
+
+def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: list[int]) -> list[dict]:
+    return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
+
+
+def make_collator(pad_id: int):
+    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+        batch = scoring.collate([r["input_ids"] for r in rows], pad_id)
+        batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
+        return batch
+    return collate
+
+
+def make_accuracy(label_token_ids: list[int]):
+    """compute_metrics for Trainer: validation accuracy from the label-token logits."""
+    index = {tok: i for i, tok in enumerate(label_token_ids)}
+
+    def accuracy(eval_pred) -> dict:
+        logits, label_tokens = eval_pred.predictions, eval_pred.label_ids
+        gold = torch.tensor([index[int(t)] for t in label_tokens])
+        return {"accuracy": float((torch.as_tensor(logits).argmax(-1) == gold).float().mean())}
+    return accuracy
+
+
+def lora_config(p: dict):
+    from peft import LoraConfig
+
+    return LoraConfig(r=p["r"], lora_alpha=p["alpha"], lora_dropout=p["dropout"], bias="none",
+                      target_modules=p["target_modules"], task_type="CAUSAL_LM")
+
+
+def training_arguments(p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype,
+                       total_steps: int) -> TrainingArguments:
+    """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps)."""
+    every = min(p["eval_steps"], max(total_steps, 1))
+    return TrainingArguments(
+        output_dir=output_dir, seed=seed, data_seed=seed,
+        learning_rate=p["lr"], num_train_epochs=p["epochs"], max_steps=p["max_steps"],
+        per_device_train_batch_size=p["batch_size"], per_device_eval_batch_size=p["batch_size"] * 2,
+        gradient_accumulation_steps=p["grad_accum"], warmup_steps=p["warmup_ratio"],
+        lr_scheduler_type=p["lr_scheduler"], weight_decay=p["weight_decay"], optim=p["optim"],
+        activation_checkpointing=p["gradient_checkpointing"],
+        activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
+        bf16=device == "cuda" and dtype == torch.bfloat16, fp16=device == "cuda" and dtype == torch.float16,
+        use_cpu=device == "cpu",
+        eval_strategy="steps", eval_steps=every, save_strategy="steps", save_steps=every,
+        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="accuracy",
+        greater_is_better=True, logging_steps=max(1, min(10, every)), logging_first_step=True,
+        train_sampling_strategy="group_by_length", remove_unused_columns=False, label_names=["labels"],
+        report_to="none", dataloader_num_workers=0, save_only_model=False,
+    )

@@ -1,0 +1,70 @@
+"""Shared fixtures: hermetic (no network), small data made here, tiny random models."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Nothing in the suite may reach a hub: fail fast instead of waiting on the network.
+for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ[var] = "1"
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+SUBJECTS = ["A man", "A woman", "Two children", "A dog", "An old man", "A girl", "Three people", "A chef"]
+ACTIONS = ["is playing a guitar", "runs on the beach", "is cooking dinner", "sits on a bench", "rides a bike",
+           "is reading a book", "climbs a rock", "is swimming"]
+HYPOTHESES = {0: "{s} is outside.", 1: "{s} is happy and tall.", 2: "Nobody is {a_ing}."}
+
+
+def make_pairs(n: int, seed: int = 0) -> list[dict]:
+    """Synthetic SNLI-shaped pairs with balanced labels."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        s, a, label = rng.choice(SUBJECTS), rng.choice(ACTIONS), i % 3
+        rows.append({"premise": f"{s} {a}.", "label": label,
+                     "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1])})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def raw_dir(tmp_path: Path) -> Path:
+    """A raw SNLI folder (validation + test) like the DVC remote's, small."""
+    raw = tmp_path / "raw"
+    write_jsonl(raw / "validation.jsonl", make_pairs(120, seed=1))
+    write_jsonl(raw / "test.jsonl", make_pairs(60, seed=2))
+    return raw
+
+
+def tiny_params(model: str = "tiny-llama", **overrides) -> dict:
+    """The repository's params.yaml, shrunk to the tiny profile."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["model"]["name"] = model
+    params["split"] = {"train_size": 48, "val_size": 24, "test_size": 30}
+    params["train"].update(batch_size=8, max_steps=6, eval_steps=2, lr=0.005)
+    params["evaluate"]["batch_size"] = 8
+    for dotted, value in overrides.items():
+        section, key = dotted.split("__")
+        params[section][key] = value
+    return params
+
+
+@pytest.fixture
+def params_file(tmp_path: Path):
+    def write(params: dict) -> Path:
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+        return path
+    return write

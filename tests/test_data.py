@@ -1,0 +1,124 @@
+"""Record validation, the split stage's sampling, and its command-line behaviour."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, make_pairs, tiny_params, write_jsonl
+
+from nli import data
+from nli.errors import UserError
+
+
+def test_malformed_json_names_file_and_line(tmp_path):
+    path = write_jsonl(tmp_path / "validation.jsonl", [make_pairs(1)[0], '{"premise": "x", '])
+    with pytest.raises(UserError, match=r"validation\.jsonl:2: malformed JSON"):
+        data.load_raw_file(path, "validation")
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"hypothesis": "h", "label": 0}, r":1: field 'premise' is missing"),
+    ({"premise": "  ", "hypothesis": "h", "label": 0}, r":1: field 'premise' is empty"),
+    ({"premise": "p", "hypothesis": 3, "label": 0}, r":1: field 'hypothesis' is empty or not a string"),
+    ({"premise": "p", "hypothesis": "h"}, r":1: field 'label' is missing"),
+    ({"premise": "p", "hypothesis": "h", "label": 7}, r":1: unknown label 7"),
+    ({"premise": "p", "hypothesis": "h", "label": True}, r":1: unknown label True"),
+])
+def test_bad_records_are_clear_errors(tmp_path, row, message):
+    path = write_jsonl(tmp_path / "test.jsonl", [row])
+    with pytest.raises(UserError, match=message):
+        data.load_raw_file(path, "test")
+
+
+def test_unlabeled_pairs_are_dropped_and_counted(tmp_path):
+    rows = make_pairs(6) + [{"premise": "p", "hypothesis": "h", "label": -1},
+                            {"premise": "p", "hypothesis": "h", "label": "-"}]
+    pool = data.load_raw_file(write_jsonl(tmp_path / "test.jsonl", rows), "test")
+    assert len(pool.records) == 6 and pool.dropped_unlabeled == 2
+    assert pool.records[0]["id"] == "test-000001"
+
+
+def test_label_names_are_accepted(tmp_path):
+    rows = [{"premise": "p", "hypothesis": "h", "label": "contradiction"}]
+    assert data.load_raw_file(write_jsonl(tmp_path / "t.jsonl", rows), "t").records[0]["label"] == 2
+
+
+def pools(raw_dir):
+    return {n: data.load_raw_file(raw_dir / f"{n}.jsonl", n) for n in ("validation", "test")}
+
+
+def test_split_is_deterministic_stratified_and_leak_free(raw_dir):
+    sizes = {"train_size": 60, "val_size": 30, "test_size": 30}
+    a = data.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
+    b = data.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
+    c = data.make_splits(pools(raw_dir), "dvc", sizes, seed=8)
+    assert a == b and a["train"] != c["train"]
+    ids = {k: {r["id"] for r in v} for k, v in a.items()}
+    assert not ids["train"] & ids["val"]
+    assert all(i.startswith("validation-") for i in ids["train"] | ids["val"])
+    assert all(i.startswith("test-") for i in ids["test"])
+    assert data.label_counts(a["val"]) == {"entailment": 10, "neutral": 10, "contradiction": 10}
+
+
+def test_all_takes_the_rest_of_the_pool(raw_dir):
+    out = data.make_splits(pools(raw_dir), "dvc", {"train_size": "all", "val_size": 20, "test_size": "all"}, 0)
+    assert (len(out["train"]), len(out["val"]), len(out["test"])) == (100, 20, 60)
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ({"train_size": 100, "val_size": 30, "test_size": 10}, "exceeds the 120 pairs"),
+    ({"train_size": 10, "val_size": 10, "test_size": 61}, "pool has only 60"),
+    ({"train_size": "all", "val_size": "all", "test_size": 10}, "both 'all'"),
+    ({"train_size": 0, "val_size": 10, "test_size": 10}, "positive integer or 'all'"),
+])
+def test_impossible_sizes_fail_before_sampling(raw_dir, sizes, message):
+    with pytest.raises(UserError, match=message):
+        data.make_splits(pools(raw_dir), "dvc", sizes, 0)
+
+
+def test_hub_source_reads_a_local_dataset_folder(tmp_path):
+    folder = tmp_path / "snli"
+    for split, n in (("train", 30), ("validation", 12), ("test", 9)):
+        write_jsonl(folder / f"{split}.jsonl", make_pairs(n, seed=n) + [{"premise": "p", "hypothesis": "h",
+                                                                          "label": -1}])
+    got = data.load_hub(str(folder))
+    assert {k: len(v.records) for k, v in got.items()} == {"train": 30, "validation": 12, "test": 9}
+    assert got["train"].dropped_unlabeled == 1
+    out = data.make_splits(got, "hub", {"train_size": "all", "val_size": 6, "test_size": "all"}, 0)
+    assert len(out["train"]) == 30 and all(r["id"].startswith("validation-") for r in out["val"])
+
+
+def test_hub_source_unreachable_says_what_to_configure():
+    with pytest.raises(UserError, match="data.source: dvc"):
+        data.load_hub("no-such-owner/no-such-dataset")
+
+
+def run_split(tmp_path, raw_dir, params_file, params):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "stages/split.py"), "--params", str(params_file(params)), "--raw",
+         str(raw_dir), "--out-dir", str(tmp_path / "split"), "--metrics", str(tmp_path / "data.json")],
+        capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_split_stage_writes_sets_and_metrics(tmp_path, raw_dir, params_file):
+    result = run_split(tmp_path, raw_dir, params_file, tiny_params())
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "data.json").read_text())
+    assert metrics["test"]["n"] == 30 and metrics["train"]["from"] == "validation"
+    assert sum(metrics["val"]["labels"].values()) == 24
+    rows = data.read_split(tmp_path / "split/train.jsonl")
+    assert len(rows) == 48 and set(rows[0]) == {"id", "premise", "hypothesis", "label"}
+
+
+def test_split_stage_bad_param_is_one_line_not_a_traceback(tmp_path, raw_dir, params_file):
+    result = run_split(tmp_path, raw_dir, params_file, tiny_params(split__test_size=10_000))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert not (tmp_path / "split").exists()  # nothing half-written
+
+
+def test_split_stage_missing_raw_data_says_dvc_pull(tmp_path, params_file):
+    result = run_split(tmp_path, tmp_path / "nowhere", params_file, tiny_params())
+    assert result.returncode == 2 and "dvc pull" in result.stderr

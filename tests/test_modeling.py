@@ -1,0 +1,83 @@
+"""Model loading paths and the parameter arithmetic the report's figures rest on."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import ROOT
+
+from nli import modeling, training
+from nli.errors import UserError
+
+NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
+
+
+def lora_counts(name: str, lora: dict) -> dict:
+    from peft import get_peft_model
+
+    model = modeling.load({"name": name, "quantization": NF4}).model
+    return modeling.parameter_counts(get_peft_model(model, training.lora_config(lora)))
+
+
+def test_report_lora_arithmetic_on_tiny_phi():
+    """r on q/k/v adds layers * 3 * r * (h + h); 4-bit weights count half in raw numel."""
+    spec = modeling.TINY_CONFIGS["tiny-phi"]
+    h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 8
+    counts = lora_counts("tiny-phi", {"r": r, "alpha": 16, "dropout": 0.0,
+                                      "target_modules": ["q_proj", "k_proj", "v_proj"]})
+    lora = layers * 3 * r * (h + h)
+    assert counts["trainable_params"] == lora
+    quantized = layers * (4 * h * h + 2 * h * inter)  # q, k, v, dense; fc1, fc2 (biases stay unquantized)
+    assert counts["total_params"] - counts["total_params_raw_numel"] == quantized // 2
+    assert counts["trainable_percent"] == round(100 * lora / counts["total_params"], 4)
+
+
+def test_phi2_report_figures_by_closed_form():
+    """The same arithmetic at Phi-2's sizes gives the report's 31,457,280 and 1,552,849,920."""
+    h, inter, layers, vocab, r = 2560, 10240, 32, 51200, 64
+    lora = layers * 3 * r * (h + h)
+    linear = layers * (4 * h * h + 2 * h * inter)
+    biases = layers * (4 * h + inter + h)
+    norms = layers * 2 * h + 2 * h
+    total = vocab * h + linear + biases + norms + vocab * h + vocab  # embed, layers, final norm, lm_head
+    assert lora == 31_457_280 and total == 2_779_683_840
+    assert total - linear // 2 + lora == 1_552_849_920
+
+
+
+def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
+    folder = modeling.build_tiny("tiny-phi")
+    loaded = modeling.load({"name": str(folder), "quantization": {"load_in_4bit": False}})
+    assert loaded.info["source"] == str(folder) and loaded.tokenizer.padding_side == "left"
+    assert loaded.tokenizer.pad_token is not None
+
+
+def test_unknown_alias_is_a_clear_error():
+    with pytest.raises(UserError, match="neither a known alias"):
+        modeling.resolve("smollm-9000")
+
+
+def test_hub_model_unavailable_offline_says_how_to_get_it():
+    with pytest.raises(UserError, match="hf download"):
+        modeling.load({"name": "no-such-owner/no-such-model", "quantization": {}})
+
+
+def test_fp16_on_cpu_is_rejected_before_loading():
+    with pytest.raises(UserError, match="fp16 needs a GPU"):
+        modeling.pick_dtype("fp16", "cpu")
+
+
+def test_no_remote_code_no_pickle_in_project_code():
+    code = "\n".join(p.read_text() for p in (ROOT / "stages").rglob("*.py"))
+    assert not re.search(r"trust_remote_code\s*=\s*True", code)
+    assert not re.search(r"\btorch\.load\(|\bpickle\.load", code)
+    assert "use_safetensors=True" in code
+
+
+def test_all_linear_targets_every_projection_of_tiny_llama():
+    spec = modeling.TINY_CONFIGS["tiny-llama"]
+    h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 4
+    kv = h // spec["num_attention_heads"] * spec["num_key_value_heads"]
+    counts = lora_counts("tiny-llama", {"r": r, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
+    shapes = [(h, h), (h, kv), (h, kv), (h, h), (h, inter), (h, inter), (inter, h)]  # q k v o gate up down
+    assert counts["trainable_params"] == layers * sum(r * (i + o) for i, o in shapes)
