@@ -65,7 +65,7 @@ def main(argv=None, callbacks=()) -> None:
 
     set_seed(seed)  # LoRA's initial weights come from the global RNG
     try:
-        model = get_peft_model(loaded.model, training.lora_config(params["lora"]))
+        model = get_peft_model(loaded.model, training.lora_config(params["lora"], loaded.model))
     except ValueError as exc:
         raise UserError(f"params.yaml: lora.target_modules = {params['lora']['target_modules']!r} does not fit "
                         f"{params['model']['name']}: {exc}") from None

@@ -21,7 +21,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "train": {"lr": NUM, "epochs": NUM, "max_steps": (int,), "batch_size": (int,), "grad_accum": (int,),
               "warmup_ratio": NUM, "lr_scheduler": (str,), "weight_decay": NUM, "optim": (str,),
               "gradient_checkpointing": (bool,), "eval_steps": (int,)},
-    "lora": {"r": (int,), "alpha": NUM, "dropout": NUM, "target_modules": (str, list)},
+    "lora": {"r": (int,), "alpha": NUM, "dropout": NUM, "target_modules": (str, list),
+             "top_layers": (int,)},
     "compare": {"examples_per_group": (int,), "bootstrap_samples": (int,)},
 }
 POSITIVE = {"prompt.max_length", "evaluate.batch_size", "train.batch_size", "train.grad_accum", "train.lr",
@@ -65,5 +66,7 @@ def check_section(path: Path, section: str, values) -> None:
             raise UserError(f"{path}: {section}.{key} = {value!r} must be positive")
     if section == "data" and values["source"] not in ("dvc", "hub"):
         raise UserError(f"{path}: data.source = {values['source']!r}; use dvc (offline remote) or hub")
+    if section == "lora" and values["top_layers"] < 0:
+        raise UserError(f"{path}: lora.top_layers = {values['top_layers']} must be 0 (every layer) or positive")
     if section == "lora" and not 0 <= values["dropout"] < 1:
         raise UserError(f"{path}: lora.dropout = {values['dropout']} must be in [0, 1)")

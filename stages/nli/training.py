@@ -83,17 +83,44 @@ def make_accuracy(label_token_ids: list[int]):
     return accuracy
 
 
-def lora_config(p: dict):
+def linear_module_names(model) -> list[str]:
+    """Names of the linear layers PEFT's ``all-linear`` would adapt (every Linear but the output head)."""
+    import bitsandbytes as bnb
+
+    kinds = (torch.nn.Linear, bnb.nn.Linear4bit)
+    head = model.get_output_embeddings()
+    return sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules()
+                   if isinstance(m, kinds) and m is not head})
+
+
+def lora_config(p: dict, model=None):
+    """LoRA from ``params.yaml: lora``; ``top_layers: N`` adapts only the last N transformer layers.
+
+    Gradients then stop at the lowest adapted layer, so the backward pass skips the layers below
+    it: a cheaper step where compute is scarce (CPU).
+    """
     from peft import LoraConfig
 
+    top, targets, layers = p.get("top_layers", 0), p["target_modules"], None
+    if top:
+        n = model.config.num_hidden_layers
+        if top > n:
+            raise ValueError(f"lora.top_layers = {top} but the model has {n} layers")
+        layers = list(range(n - top, n))
+        if targets == "all-linear":  # PEFT takes a layer subset only with explicit module names
+            targets = linear_module_names(model)
     return LoraConfig(r=p["r"], lora_alpha=p["alpha"], lora_dropout=p["dropout"], bias="none",
-                      target_modules=p["target_modules"], task_type="CAUSAL_LM")
+                      target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM")
 
 
 def training_arguments(p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype,
-                       total_steps: int) -> TrainingArguments:
-    """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps)."""
+                       total_steps: int, validate: bool = True) -> TrainingArguments:
+    """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps).
+
+    ``validate=False`` (benchmarks) trains without evaluation or checkpoints.
+    """
     every = min(p["eval_steps"], max(total_steps, 1))
+    per = "steps" if validate else "no"
     return TrainingArguments(
         output_dir=output_dir, seed=seed, data_seed=seed,
         learning_rate=p["lr"], num_train_epochs=p["epochs"], max_steps=p["max_steps"],
@@ -104,8 +131,8 @@ def training_arguments(p: dict, output_dir: str, seed: int, device: str, dtype: 
         activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
         bf16=device == "cuda" and dtype == torch.bfloat16, fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
-        eval_strategy="steps", eval_steps=every, save_strategy="steps", save_steps=every,
-        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="accuracy",
+        eval_strategy=per, eval_steps=every, save_strategy=per, save_steps=every,
+        save_total_limit=2, load_best_model_at_end=validate, metric_for_best_model="accuracy",
         greater_is_better=True, logging_steps=max(1, min(10, every)), logging_first_step=True,
         train_sampling_strategy="group_by_length", remove_unused_columns=False, label_names=["labels"],
         report_to="none", dataloader_num_workers=0, save_only_model=False,
