@@ -40,8 +40,9 @@ def load(path: str | Path, sections: list[str]) -> dict:
         raise UserError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(params, dict):
         raise UserError(f"{path}: expected a mapping of sections")
-    if not isinstance(params.get("seed"), int) or isinstance(params.get("seed"), bool):
-        raise UserError(f"{path}: 'seed' must be an integer")
+    seed = params.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UserError(f"{path}: 'seed' = {seed!r} must be a non-negative integer")
     for section in sections:
         check_section(path, section, params.get(section))
     return params
@@ -66,6 +67,8 @@ def check_section(path: Path, section: str, values) -> None:
             raise UserError(f"{path}: {section}.{key} = {value!r} must be positive")
     if section == "data" and values["source"] not in ("dvc", "hub"):
         raise UserError(f"{path}: data.source = {values['source']!r}; use dvc (offline remote) or hub")
+    if section == "compare" and values["examples_per_group"] < 0:
+        raise UserError(f"{path}: compare.examples_per_group = {values['examples_per_group']} must be >= 0")
     if section == "lora" and values["top_layers"] < 0:
         raise UserError(f"{path}: lora.top_layers = {values['top_layers']} must be 0 (every layer) or positive")
     if section == "lora" and not 0 <= values["dropout"] < 1:

@@ -199,7 +199,8 @@ def load(model_params: dict) -> Loaded:
         tokenizer.pad_token = tokenizer.eos_token  # Phi-2 and friends ship no pad token
     tokenizer.padding_side = "left"  # the answer position is then the last one in every row
     model.config.pad_token_id = tokenizer.pad_token_id
-    info = {"model": name, "source": source, "device": device, "compute_dtype": str(dtype).removeprefix("torch."),
+    shown = source if not source.startswith(str(cache_dir())) else f"cache:{Path(source).name}"
+    info = {"model": name, "source": shown, "device": device, "compute_dtype": str(dtype).removeprefix("torch."),
             "quantization": (f"{quant.get('quant_type', 'nf4')}"
                              f"{'+double-quant' if quant.get('double_quant', True) else ''}"
                              if quant.get("load_in_4bit") else "none")}
