@@ -46,7 +46,9 @@ def test_phi2_report_figures_by_closed_form():
 
 
 def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
-    folder = modeling.build_tiny("tiny-phi")
+    import shutil
+
+    folder = shutil.copytree(modeling.build_tiny("tiny-phi"), tmp_path / "my-checkpoint")
     loaded = modeling.load({"name": str(folder), "quantization": {"load_in_4bit": False}})
     assert loaded.info["source"] == str(folder) and loaded.tokenizer.padding_side == "left"
     assert loaded.tokenizer.pad_token is not None

@@ -59,7 +59,7 @@ def test_loss_goes_down_on_learnable_data(tmp_path, split_dir, params_file):
               train__eval_steps=12)
     loss = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().split("\n")[1:]
     values = [float(row.split("\t")[1]) for row in loss if row]
-    assert values[-1] < values[0] * 0.9, values
+    assert values[-1] < values[0] - 0.3, values  # from ~ln(vocab) towards the label tokens
 
 
 class Interrupt(TrainerCallback):
