@@ -67,8 +67,8 @@ def main(argv=None, callbacks=()) -> None:
     try:
         model = get_peft_model(loaded.model, training.lora_config(params["lora"], loaded.model))
     except ValueError as exc:
-        raise UserError(f"params.yaml: lora.target_modules = {params['lora']['target_modules']!r} does not fit "
-                        f"{params['model']['name']}: {exc}") from None
+        raise UserError(f"params.yaml: the lora section does not fit {params['model']['name']} ({exc}); check "
+                        f"lora.target_modules and lora.top_layers against the model's modules") from None
     counts = modeling.parameter_counts(model)
     print(f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,} "
           f"(raw numel {counts['total_params_raw_numel']:,})")
@@ -81,7 +81,7 @@ def main(argv=None, callbacks=()) -> None:
         train_dataset=train_ex, eval_dataset=val_ex, data_collator=training.make_collator(tok.pad_token_id),
         processing_class=tok, compute_metrics=training.make_accuracy(label_ids), label_token_ids=label_ids,
         callbacks=list(callbacks))
-    if args.live_dir:
+    if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         from dvclive import Live
         from transformers.integrations import DVCLiveCallback
 

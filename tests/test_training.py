@@ -89,3 +89,20 @@ def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, split_dir, p
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
     s = json.loads((straight / "train.json").read_text())
     assert (m["best_step"], m["best_val_accuracy"]) == (s["best_step"], s["best_val_accuracy"])
+
+
+def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
+    """Data-parallel: two CPU processes (gloo) run the unchanged stage; rank 0 alone writes outputs."""
+    import subprocess
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    result = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", str(ROOT / "stages/train.py"),
+         "--params", str(params_file(tiny_params())), "--train", str(split_dir / "train.jsonl"),
+         "--val", str(split_dir / "val.jsonl"), "--adapter-dir", str(tmp_path / "adapter"),
+         "--metrics", str(tmp_path / "train.json"), "--live-dir", str(tmp_path / "live"),
+         "--checkpoints", str(tmp_path / "ckpt")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    m = json.loads((tmp_path / "train.json").read_text())
+    assert m["effective_batch_size"] == 16 and m["steps"] == 6 and m["examples_seen"] == 96  # 2 epochs of 48
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()

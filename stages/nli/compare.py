@@ -562,6 +562,12 @@ def _matrix(table: pd.DataFrame, corner: str) -> str:
     return _table([corner, *table.columns], [[label, *table.loc[label].tolist()] for label in table.index])
 
 
+def _change_cells(ch: dict) -> list:
+    """n, accuracy before/after, delta and its interval, formatted for a markdown row."""
+    return [ch["n"], _pct(ch["accuracy_before"]), _pct(ch["accuracy_after"]), _pp(ch["delta"]),
+            _ci(ch["delta_ci95"])]
+
+
 def _significant(ci: Sequence[float] | None) -> str:
     if ci is None:
         return ""
@@ -597,14 +603,7 @@ def render_report(result: Comparison) -> str:
         _table(
             ["gold", "n", "baseline", "fine-tuned", "Δ pp", "95% CI"],
             [
-                [
-                    label,
-                    ch["n"],
-                    _pct(ch["accuracy_before"]),
-                    _pct(ch["accuracy_after"]),
-                    _pp(ch["delta"]),
-                    _ci(ch["delta_ci95"]),
-                ]
+                [label, *_change_cells(ch)]
                 for label, ch in result.per_label.items()
             ],
         ),
@@ -636,16 +635,7 @@ def render_report(result: Comparison) -> str:
         _table(
             ["slice", "rule", "n", "baseline", "fine-tuned", "Δ pp", "95% CI", "CI excludes 0"],
             [
-                [
-                    name,
-                    result.slice_descriptions.get(name, ""),
-                    ch["n"],
-                    _pct(ch["accuracy_before"]),
-                    _pct(ch["accuracy_after"]),
-                    _pp(ch["delta"]),
-                    _ci(ch["delta_ci95"]),
-                    _significant(ch["delta_ci95"]),
-                ]
+                [name, result.slice_descriptions.get(name, ""), *_change_cells(ch), _significant(ch["delta_ci95"])]
                 for name, ch in result.slices.items()
             ],
         ),
