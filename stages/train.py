@@ -98,6 +98,7 @@ def main(argv=None, callbacks=()) -> None:
     state = trainer.state
     with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
+        training.canonicalize_adapter_config(tmp / "adapter_config.json")
     seen = round(len(train_ex) * state.epoch)  # examples trained on (epochs may be fractional)
     mean_tokens = float(np.mean([len(e["input_ids"]) for e in train_ex]))
     best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"],

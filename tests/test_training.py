@@ -106,3 +106,21 @@ def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
     m = json.loads((tmp_path / "train.json").read_text())
     assert m["effective_batch_size"] == 16 and m["steps"] == 6 and m["examples_seen"] == 96  # 2 epochs of 48
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_adapter_files_do_not_depend_on_the_hash_seed(tmp_path, split_dir, params_file):
+    """Same params and data give byte-identical adapter files whatever PYTHONHASHSEED is (DVC hashes them)."""
+    import os
+    import subprocess
+
+    params = params_file(tiny_params(lora__target_modules="all-linear"))
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"hash{seed}"
+        subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(params),
+                        "--train", str(split_dir / "train.jsonl"), "--val", str(split_dir / "val.jsonl"),
+                        "--adapter-dir", str(out), "--metrics", str(tmp_path / "m.json"), "--live-dir", "",
+                        "--checkpoints", str(tmp_path / "ck")],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outputs[0] == outputs[1]
