@@ -59,16 +59,15 @@ def validate_record(obj, where: str, record_id: str) -> dict | None:
             "label": label}
 
 
-def validate_records(objs: Iterable, name: str, where_prefix: str) -> Pool:
+def collect(name: str, items: Iterable[tuple[str, str, object]]) -> Pool:
+    """Validate ``(where, id, object)`` items into a pool; unlabeled pairs are dropped and counted."""
     records, dropped = [], 0
-    for i, obj in enumerate(objs, start=1):
-        rec = validate_record(obj, f"{where_prefix} row {i}", f"{name}-{i:06d}")
+    for where, record_id, obj in items:
+        rec = validate_record(obj, where, record_id)
         if rec is None:
             dropped += 1
         else:
             records.append(rec)
-    if not records:
-        raise UserError(f"{where_prefix}: no labeled pairs found")
     return Pool(name, records, dropped)
 
 
@@ -96,14 +95,7 @@ def load_raw_file(path: Path, name: str) -> Pool:
         raise UserError(
             f"{path} not found. Fetch the data with `dvc pull` (the default remote in .dvc/config "
             f"points at ../../shared/dvc-store; see README 'Data') or set data.source: hub")
-    records, dropped = [], 0
-    for lineno, obj in read_jsonl(path):
-        rec = validate_record(obj, f"{path}:{lineno}", f"{name}-{lineno:06d}")
-        if rec is None:
-            dropped += 1
-        else:
-            records.append(rec)
-    return Pool(name, records, dropped)
+    return collect(name, ((f"{path}:{n}", f"{name}-{n:06d}", obj) for n, obj in read_jsonl(path)))
 
 
 def read_split(path: str | Path) -> list[dict]:
@@ -135,8 +127,13 @@ def load_hub(dataset: str) -> dict[str, Pool]:
     missing = {"train", "validation", "test"} - set(ds)
     if missing:
         raise UserError(f"dataset {dataset!r} lacks split(s) {sorted(missing)}; it needs train, validation, test")
-    return {split: validate_records(ds[split], split, f"{dataset}[{split}]")
-            for split in ("train", "validation", "test")}
+    pools = {split: collect(split, ((f"{dataset}[{split}] row {i}", f"{split}-{i:06d}", obj)
+                                    for i, obj in enumerate(ds[split], start=1)))
+             for split in ("train", "validation", "test")}
+    for split, pool in pools.items():
+        if not pool.records:
+            raise UserError(f"{dataset}[{split}]: no labeled pairs found")
+    return pools
 
 
 def parse_size(value, key: str) -> int | None:
