@@ -10,8 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 
-sys.path.insert(0, str(ROOT / "stages"))
-import train as train_stage  # noqa: E402
+import train as train_stage  # stages/ is on pytest's pythonpath
 
 FP32 = {"load_in_4bit": False}
 

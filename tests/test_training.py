@@ -11,8 +11,7 @@ from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-sys.path.insert(0, str(ROOT / "stages"))
-import train as train_stage  # noqa: E402  (the stage script itself)
+import train as train_stage  # the stage script itself (stages/ is on pytest's pythonpath)
 
 
 @pytest.fixture
