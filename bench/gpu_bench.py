@@ -10,19 +10,17 @@ and scoring code, so every speed-up measured here is one the pipeline gets. Prin
 writes it as JSON (git-tracked). Also checks that the fast paths give the same answers: left-padded
 batches vs one-by-one, and answer-position-only logits vs full logits.
 """
+
 import argparse
 import gc
-import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
-from nli import io, modeling, scoring, training  # noqa: E402
+from nli import io, modeling, scoring, training
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
@@ -32,8 +30,13 @@ CONFIGS = [  # name, compute dtype, batch, accumulation, gradient checkpointing,
     ("ours: bf16, 32, r16 all-linear", "bf16", 32, 1, False, ALL16, 256),
     ("ours low-mem: bf16, 8x2, ckpt, r16 all-linear", "bf16", 8, 2, True, ALL16, 64),
 ]
-REPORT = {"train_minutes": 23.92, "peak_allocated_gb": 2.47, "peak_reserved_gb": 4.49,
-          "trainable_params": 31_457_280, "total_params_raw_numel": 1_552_849_920}
+REPORT = {
+    "train_minutes": 23.92,
+    "peak_allocated_gb": 2.47,
+    "peak_reserved_gb": 4.49,
+    "trainable_params": 31_457_280,
+    "total_params_raw_numel": 1_552_849_920,
+}
 LABEL_IDS = [10, 20, 30]
 
 
@@ -69,34 +72,56 @@ def run(name, dtype, batch, accum, ckpt, lora, eval_batch, steps, n_eval) -> dic
     counts = modeling.parameter_counts(model)
     seqs = snli_like(batch * accum * (steps + 3), seed=0)
     examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
-    p = {"lr": 1e-4, "epochs": 1, "max_steps": steps + 3, "batch_size": batch, "grad_accum": accum,
-         "warmup_ratio": 0.0, "lr_scheduler": "constant", "weight_decay": 0.0, "optim": "adamw_torch",
-         "gradient_checkpointing": ckpt, "eval_steps": steps + 3}
+    p = {
+        "lr": 1e-4,
+        "epochs": 1,
+        "max_steps": steps + 3,
+        "batch_size": batch,
+        "grad_accum": accum,
+        "warmup_ratio": 0.0,
+        "lr_scheduler": "constant",
+        "weight_decay": 0.0,
+        "optim": "adamw_torch",
+        "gradient_checkpointing": ckpt,
+        "eval_steps": steps + 3,
+    }
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
         args = training.training_arguments(p, tmp, 0, "cuda", modeling.DTYPES[dtype], steps + 3, validate=False)
         args.disable_tqdm = True
-        trainer = training.LabelTokenTrainer(model=model, args=args, train_dataset=examples,
-                                             data_collator=training.make_collator(0), label_token_ids=LABEL_IDS,
-                                             callbacks=[timer])
+        trainer = training.LabelTokenTrainer(
+            model=model,
+            args=args,
+            train_dataset=examples,
+            data_collator=training.make_collator(0),
+            label_token_ids=LABEL_IDS,
+            callbacks=[timer],
+        )
         torch.cuda.reset_peak_memory_stats()
         trainer.train()
     seconds = timer.seconds()
     train_examples = timer.steps * batch * accum
-    tokens = sum(len(s) for s in seqs[3 * batch * accum:]) / len(seqs[3 * batch * accum:]) * train_examples
+    tokens = sum(len(s) for s in seqs[3 * batch * accum :]) / len(seqs[3 * batch * accum :]) * train_examples
     train_mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30)
 
     eval_seqs = snli_like(n_eval, seed=1)
     scoring.score(model, loaded.tokenizer, eval_seqs[:eval_batch], LABEL_IDS, eval_batch, desc="warmup")
     _, speed = scoring.score(model, loaded.tokenizer, eval_seqs, LABEL_IDS, eval_batch, desc="eval")
-    row = {"config": name, "compute_dtype": dtype, "batch": batch, "grad_accum": accum,
-           "gradient_checkpointing": ckpt,
-           "train_examples_per_second": round(train_examples / seconds, 2),
-           "train_tokens_per_second": round(tokens / seconds, 0),
-           "eval_examples_per_second": speed["examples_per_second"], "eval_batch": eval_batch,
-           "peak_allocated_gb": round(train_mem[0], 2), "peak_reserved_gb": round(train_mem[1], 2),
-           **{k: counts[k] for k in ("trainable_params", "total_params", "total_params_raw_numel")},
-           "correctness": equivalence(model, loaded.tokenizer)}
+    row = {
+        "config": name,
+        "compute_dtype": dtype,
+        "batch": batch,
+        "grad_accum": accum,
+        "gradient_checkpointing": ckpt,
+        "train_examples_per_second": round(train_examples / seconds, 2),
+        "train_tokens_per_second": round(tokens / seconds, 0),
+        "eval_examples_per_second": speed["examples_per_second"],
+        "eval_batch": eval_batch,
+        "peak_allocated_gb": round(train_mem[0], 2),
+        "peak_reserved_gb": round(train_mem[1], 2),
+        **{k: counts[k] for k in ("trainable_params", "total_params", "total_params_raw_numel")},
+        "correctness": equivalence(model, loaded.tokenizer),
+    }
     del trainer, model, loaded
     gc.collect()
     torch.cuda.empty_cache()
@@ -108,13 +133,16 @@ def equivalence(model, tokenizer) -> dict:
     """Max |difference| of label log-probs: padded batch vs one by one; last-position vs full logits."""
     seqs = snli_like(8, seed=2)
     batched, _ = scoring.score(model, tokenizer, seqs, LABEL_IDS, 8, desc="check")
-    single = torch.stack([torch.as_tensor(scoring.score(model, tokenizer, [s], LABEL_IDS, 1, desc="check")[0][0])
-                          for s in seqs])
+    single = torch.stack(
+        [torch.as_tensor(scoring.score(model, tokenizer, [s], LABEL_IDS, 1, desc="check")[0][0]) for s in seqs]
+    )
     batch = {k: v.cuda() for k, v in scoring.collate(seqs, 0).items()}
     full = model(**batch, use_cache=False).logits[:, -1].float()
     last = scoring.answer_logits(model, batch)
-    return {"padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
-            "label_only_vs_full_logits_max_abs": round(float((full - last).abs().max()), 4)}
+    return {
+        "padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
+        "label_only_vs_full_logits_max_abs": round(float((full - last).abs().max()), 4),
+    }
 
 
 def main() -> None:
@@ -133,13 +161,26 @@ def main() -> None:
     import bitsandbytes
     import transformers
 
-    result = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
-              "transformers": transformers.__version__, "bitsandbytes": bitsandbytes.__version__,
-              "model": "phi-2-shapes (microsoft/phi-2 architecture, random weights, NF4 + double quant)",
-              "sequence_tokens": "45-95", "report": REPORT, "rows": rows}
+    result = {
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "bitsandbytes": bitsandbytes.__version__,
+        "model": "phi-2-shapes (microsoft/phi-2 architecture, random weights, NF4 + double quant)",
+        "sequence_tokens": "45-95",
+        "report": REPORT,
+        "rows": rows,
+    }
     io.write_json(args.out, result)
-    cols = ["train_examples_per_second", "train_tokens_per_second", "eval_examples_per_second",
-            "peak_allocated_gb", "peak_reserved_gb", "trainable_params", "train_speedup_vs_report_config"]
+    cols = [
+        "train_examples_per_second",
+        "train_tokens_per_second",
+        "eval_examples_per_second",
+        "peak_allocated_gb",
+        "peak_reserved_gb",
+        "trainable_params",
+        "train_speedup_vs_report_config",
+    ]
     print(f"GPU: {result['gpu']}")
     print("| config | " + " | ".join(cols) + " |")
     for r in rows:

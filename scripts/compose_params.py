@@ -6,6 +6,7 @@
 Useful to preview a profile, or to switch profiles for plain `dvc repro` on a machine where
 you don't want an experiment. Overrides use Hydra syntax, exactly like `dvc exp run -S`.
 """
+
 import argparse
 from pathlib import Path
 

@@ -8,13 +8,11 @@ adapter is folded in with PEFT's `merge_and_unload`, and the result is saved as 
 its tokenizer: load it with `AutoModelForCausalLM.from_pretrained("merged/")`, or set
 `model.name: merged/` and `model.quantization.load_in_4bit: false` in params.yaml.
 """
-import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
-from nli import config, io, modeling  # noqa: E402
-from nli.errors import run_stage  # noqa: E402
+import argparse
+
+from nli import config, io, modeling
+from nli.errors import run_stage
 
 
 def main() -> None:

@@ -163,10 +163,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def metrics_table(rows: list[DiffRow]) -> list[str]:
-    cells = [
-        [f"`{r.path}`", f"`{r.key}`", format_value(r.old), format_value(r.new), format_change(r)]
-        for r in rows
-    ]
+    cells = [[f"`{r.path}`", f"`{r.key}`", format_value(r.old), format_value(r.new), format_change(r)] for r in rows]
     return markdown_table(["File", "Metric", "Base", "New", "Change"], cells)
 
 

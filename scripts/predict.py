@@ -9,6 +9,7 @@ Input: JSONL or CSV (by extension; `-` = standard input, JSONL) with `premise` a
 each label (softmax over the three label tokens). Model, prompt and batch size come from
 params.yaml, so predictions match the `evaluate_finetuned` stage exactly.
 """
+
 import argparse
 import json
 import sys
@@ -17,10 +18,9 @@ import time
 import pandas as pd
 from scipy.special import softmax
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "stages"))
-from nli import config, data, modeling, prompts, scoring  # noqa: E402
-from nli.errors import UserError, run_stage  # noqa: E402
-from nli.prompts import LABELS  # noqa: E402
+from nli import config, data, modeling, prompts, scoring
+from nli.errors import UserError, run_stage
+from nli.prompts import LABELS
 
 
 def read_pairs(path: str) -> list[dict]:
@@ -54,18 +54,25 @@ def main() -> None:
     model = loaded.model
     if args.adapter:
         from peft import PeftModel
+
         model = PeftModel.from_pretrained(model, args.adapter)
     start = time.perf_counter()
-    encoded = scoring.encode(loaded.tokenizer, [prompts.format_prompt(template, str(p["premise"]),
-                                                                      str(p["hypothesis"])) for p in pairs],
-                             params["prompt"]["max_length"])
-    logprobs, _ = scoring.score(model, loaded.tokenizer, encoded, label_ids,
-                                args.batch_size or params["evaluate"]["batch_size"], desc="predict")
+    encoded = scoring.encode(
+        loaded.tokenizer,
+        [prompts.format_prompt(template, str(p["premise"]), str(p["hypothesis"])) for p in pairs],
+        params["prompt"]["max_length"],
+    )
+    logprobs, _ = scoring.score(
+        model, loaded.tokenizer, encoded, label_ids, args.batch_size or params["evaluate"]["batch_size"], desc="predict"
+    )
     probs = softmax(logprobs, axis=1)
-    out = sys.stdout if args.output == "-" else open(args.output, "w")
+    out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115 (rewritten with the scorer)
     for pair, p in zip(pairs, probs):
-        row = {**pair, "predicted": LABELS[int(p.argmax())],
-               **{f"p_{name}": round(float(p[i]), 5) for i, name in enumerate(LABELS)}}
+        row = {
+            **pair,
+            "predicted": LABELS[int(p.argmax())],
+            **{f"p_{name}": round(float(p[i]), 5) for i, name in enumerate(LABELS)},
+        }
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     if out is not sys.stdout:
         out.close()

@@ -7,6 +7,7 @@ It runs exactly the `cmd` of each stage, with `python` bound to this interpreter
 cached or locked, so use `dvc repro` wherever DVC is installed. --no-live skips dvclive logging
 (for machines without it).
 """
+
 import shlex
 import subprocess
 import sys

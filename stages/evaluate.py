@@ -3,6 +3,7 @@
 The same code scores the pretrained model (zero- or few-shot) and the model with the trained
 adapter, so the two numbers differ only by the adapter.
 """
+
 import argparse
 
 import numpy as np
@@ -31,8 +32,11 @@ def main() -> None:
     if k and not args.train:
         raise UserError("evaluate.few_shot_k > 0 needs --train (the pool the examples come from)")
     test = data.read_split(args.test)
-    prefix = prompts.few_shot_prefix(template, p_prompt["verbalizers"], data.read_split(args.train),
-                                     k, params["seed"]) if k else ""
+    prefix = (
+        prompts.few_shot_prefix(template, p_prompt["verbalizers"], data.read_split(args.train), k, params["seed"])
+        if k
+        else ""
+    )
 
     metrics.reset_peak_memory()
     loaded = modeling.load(params["model"])
@@ -40,39 +44,54 @@ def main() -> None:
     model = loaded.model
     if args.adapter:
         from peft import PeftModel
+
         model = PeftModel.from_pretrained(model, args.adapter)
-    encoded = scoring.encode(loaded.tokenizer, [prompts.format_prompt(template, r["premise"], r["hypothesis"],
-                                                                      prefix) for r in test],
-                             p_prompt["max_length"] + len(loaded.tokenizer.encode(prefix)))
-    logprobs, speed = scoring.score(model, loaded.tokenizer, encoded, label_ids, p_eval["batch_size"],
-                                    desc="evaluate")
+    encoded = scoring.encode(
+        loaded.tokenizer,
+        [prompts.format_prompt(template, r["premise"], r["hypothesis"], prefix) for r in test],
+        p_prompt["max_length"] + len(loaded.tokenizer.encode(prefix)),
+    )
+    logprobs, speed = scoring.score(model, loaded.tokenizer, encoded, label_ids, p_eval["batch_size"], desc="evaluate")
 
     gold = np.array([r["label"] for r in test])
     pred = logprobs.argmax(axis=1)
     probs = np.exp(logprobs - logprobs.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)  # distribution over the three label tokens
-    table = pd.DataFrame({
-        "id": [r["id"] for r in test], "premise": [r["premise"] for r in test],
-        "hypothesis": [r["hypothesis"] for r in test],
-        "gold": [LABELS[i] for i in gold], "predicted": [LABELS[i] for i in pred],
-        "correct": (gold == pred).astype(int),
-        **{f"p_{name}": probs[:, i].round(5) for i, name in enumerate(LABELS)},
-        "confidence": probs.max(axis=1).round(5),
-        **{f"logprob_{name}": logprobs[:, i].round(4) for i, name in enumerate(LABELS)},
-    })
+    table = pd.DataFrame(
+        {
+            "id": [r["id"] for r in test],
+            "premise": [r["premise"] for r in test],
+            "hypothesis": [r["hypothesis"] for r in test],
+            "gold": [LABELS[i] for i in gold],
+            "predicted": [LABELS[i] for i in pred],
+            "correct": (gold == pred).astype(int),
+            **{f"p_{name}": probs[:, i].round(5) for i, name in enumerate(LABELS)},
+            "confidence": probs.max(axis=1).round(5),
+            **{f"logprob_{name}": logprobs[:, i].round(4) for i, name in enumerate(LABELS)},
+        }
+    )
     with io.atomic_path(args.predictions) as tmp:
         table.to_csv(tmp, index=False)
     with io.atomic_path(args.confusion) as tmp:
         table[["gold", "predicted"]].to_csv(tmp, index=False)
 
     result = metrics.classification(gold, pred)
-    io.write_json(args.metrics, {
-        **result, "few_shot_k": k, "adapter": bool(args.adapter),
-        "label_tokens": {name: loaded.tokenizer.convert_ids_to_tokens(i) for name, i in zip(LABELS, label_ids)},
-        **speed, **metrics.peak_memory(), **loaded.info,
-    })
-    print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  n={result['n']}  "
-          f"{speed['examples_per_second']} ex/s")
+    io.write_json(
+        args.metrics,
+        {
+            **result,
+            "few_shot_k": k,
+            "adapter": bool(args.adapter),
+            "label_tokens": {name: loaded.tokenizer.convert_ids_to_tokens(i) for name, i in zip(LABELS, label_ids)},
+            **speed,
+            **metrics.peak_memory(),
+            **loaded.info,
+        },
+    )
+    print(
+        f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  n={result['n']}  "
+        f"{speed['examples_per_second']} ex/s"
+    )
 
 
 if __name__ == "__main__":

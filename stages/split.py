@@ -4,6 +4,7 @@ Offline (data.source: dvc) train and val come from SNLI's validation split and t
 split, so the test set never reaches training or model selection. data.source: hub uses the
 official train/validation/test splits of `data.hub_dataset`.
 """
+
 import argparse
 from pathlib import Path
 
@@ -37,14 +38,19 @@ def main() -> None:
     for name, records in sets.items():
         io.write_jsonl(out / f"{name}.jsonl", records)
         print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {data.label_counts(records)}")
-    io.write_json(args.metrics, {
-        "source": source if source == "dvc" else params["data"]["hub_dataset"],
-        "seed": seed,
-        "dropped_unlabeled": {name: pool.dropped_unlabeled for name, pool in pools.items()},
-        "pool_sizes": {name: len(pool.records) for name, pool in pools.items()},
-        **{name: {"n": len(records), "from": origin[name], "labels": data.label_counts(records)}
-           for name, records in sets.items()},
-    })
+    io.write_json(
+        args.metrics,
+        {
+            "source": source if source == "dvc" else params["data"]["hub_dataset"],
+            "seed": seed,
+            "dropped_unlabeled": {name: pool.dropped_unlabeled for name, pool in pools.items()},
+            "pool_sizes": {name: len(pool.records) for name, pool in pools.items()},
+            **{
+                name: {"n": len(records), "from": origin[name], "labels": data.label_counts(records)}
+                for name, records in sets.items()
+            },
+        },
+    )
     overlap = {r["id"] for r in sets["test"]} & {r["id"] for r in sets["train"] + sets["val"]}
     if overlap:  # ids carry their source split, so this can only trip if the sources overlap
         raise UserError(f"test set shares {len(overlap)} ids with train/val")

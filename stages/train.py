@@ -5,6 +5,7 @@ only. Checkpoints go to --checkpoints (outside DVC's outputs, keyed by params an
 interrupted run resumes where it stopped on the next `dvc repro`. The kept adapter is saved in PEFT
 format (safetensors + adapter_config.json); curves are logged with dvclive to --live-dir.
 """
+
 import argparse
 import hashlib
 import json
@@ -45,8 +46,9 @@ def main(argv=None, callbacks=()) -> None:
     template = prompts.check_template(p_prompt["template"])
     train_set, val_set = data.read_split(args.train), data.read_split(args.val)
     batch = p_train["batch_size"] * p_train["grad_accum"]
-    total_steps = p_train["max_steps"] if p_train["max_steps"] > 0 else int(
-        np.ceil(len(train_set) / batch) * p_train["epochs"])
+    total_steps = (
+        p_train["max_steps"] if p_train["max_steps"] > 0 else int(np.ceil(len(train_set) / batch) * p_train["epochs"])
+    )
 
     metrics.reset_peak_memory()
     loaded = modeling.load(params["model"])
@@ -54,8 +56,11 @@ def main(argv=None, callbacks=()) -> None:
     label_ids = prompts.label_token_ids(tok, p_prompt["verbalizers"])
 
     def examples(records):
-        encoded = scoring.encode(tok, [prompts.format_prompt(template, r["premise"], r["hypothesis"])
-                                       for r in records], p_prompt["max_length"])
+        encoded = scoring.encode(
+            tok,
+            [prompts.format_prompt(template, r["premise"], r["hypothesis"]) for r in records],
+            p_prompt["max_length"],
+        )
         return training.make_examples(encoded, [r["label"] for r in records], label_ids)
 
     train_ex, val_ex = examples(train_set), examples(val_set)
@@ -67,26 +72,45 @@ def main(argv=None, callbacks=()) -> None:
     try:
         model = get_peft_model(loaded.model, training.lora_config(params["lora"], loaded.model))
     except ValueError as exc:
-        raise UserError(f"params.yaml: the lora section does not fit {params['model']['name']} ({exc}); check "
-                        f"lora.target_modules and lora.top_layers against the model's modules") from None
+        raise UserError(
+            f"params.yaml: the lora section does not fit {params['model']['name']} ({exc}); check "
+            f"lora.target_modules and lora.top_layers against the model's modules"
+        ) from None
     counts = modeling.parameter_counts(model)
-    print(f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,} "
-          f"(raw numel {counts['total_params_raw_numel']:,})")
+    print(
+        f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,} "
+        f"(raw numel {counts['total_params_raw_numel']:,})"
+    )
 
     run_dir = Path(args.checkpoints) / f"train-{fingerprint(params, [args.train, args.val])}"
     trainer = training.LabelTokenTrainer(
-        model=model, args=training.training_arguments(p_train, str(run_dir), seed, device,
-                                                      modeling.pick_dtype(params["model"]["compute_dtype"], device),
-                                                      total_steps),
-        train_dataset=train_ex, eval_dataset=val_ex, data_collator=training.make_collator(tok.pad_token_id),
-        processing_class=tok, compute_metrics=training.make_accuracy(label_ids), label_token_ids=label_ids,
-        callbacks=list(callbacks))
+        model=model,
+        args=training.training_arguments(
+            p_train,
+            str(run_dir),
+            seed,
+            device,
+            modeling.pick_dtype(params["model"]["compute_dtype"], device),
+            total_steps,
+        ),
+        train_dataset=train_ex,
+        eval_dataset=val_ex,
+        data_collator=training.make_collator(tok.pad_token_id),
+        processing_class=tok,
+        compute_metrics=training.make_accuracy(label_ids),
+        label_token_ids=label_ids,
+        callbacks=list(callbacks),
+    )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         from dvclive import Live
         from transformers.integrations import DVCLiveCallback
 
-        trainer.add_callback(DVCLiveCallback(live=Live(args.live_dir, dvcyaml=None, save_dvc_exp=False,
-                                                       resume=_has_checkpoint(run_dir)), log_model=False))
+        trainer.add_callback(
+            DVCLiveCallback(
+                live=Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=_has_checkpoint(run_dir)),
+                log_model=False,
+            )
+        )
 
     resume = _last_checkpoint(run_dir)
     if resume:
@@ -101,26 +125,34 @@ def main(argv=None, callbacks=()) -> None:
         training.canonicalize_adapter_config(tmp / "adapter_config.json")
     seen = round(len(train_ex) * state.epoch)  # examples trained on (epochs may be fractional)
     mean_tokens = float(np.mean([len(e["input_ids"]) for e in train_ex]))
-    best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"],
-               default={})
-    io.write_json(args.metrics, {
-        "train_seconds": round(result.metrics["train_runtime"], 2),
-        "stage_seconds": round(time.perf_counter() - stage_start, 2),
-        "train_minutes": round(result.metrics["train_runtime"] / 60, 2),
-        "steps": state.global_step, "examples_seen": seen,
-        "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
-        "tokens_per_second": round(seen * mean_tokens / result.metrics["train_runtime"], 1),
-        "final_train_loss": round(result.training_loss, 4),
-        "best_step": best.get("step"), "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
-        "best_val_loss": round(best.get("eval_loss", float("nan")), 4),
-        "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
-        **counts, **metrics.peak_memory(), **loaded.info,
-        "effective_batch_size": batch * max(1, trainer.args.world_size),
-        "gradient_checkpointing": p_train["gradient_checkpointing"],
-    })
+    best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"], default={})
+    io.write_json(
+        args.metrics,
+        {
+            "train_seconds": round(result.metrics["train_runtime"], 2),
+            "stage_seconds": round(time.perf_counter() - stage_start, 2),
+            "train_minutes": round(result.metrics["train_runtime"] / 60, 2),
+            "steps": state.global_step,
+            "examples_seen": seen,
+            "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
+            "tokens_per_second": round(seen * mean_tokens / result.metrics["train_runtime"], 1),
+            "final_train_loss": round(result.training_loss, 4),
+            "best_step": best.get("step"),
+            "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
+            "best_val_loss": round(best.get("eval_loss", float("nan")), 4),
+            "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
+            **counts,
+            **metrics.peak_memory(),
+            **loaded.info,
+            "effective_batch_size": batch * max(1, trainer.args.world_size),
+            "gradient_checkpointing": p_train["gradient_checkpointing"],
+        },
+    )
     shutil.rmtree(run_dir, ignore_errors=True)  # finished: nothing left to resume
-    print(f"best val accuracy {best.get('eval_accuracy', float('nan')):.4f} at step {best.get('step')}; "
-          f"{seen / result.metrics['train_runtime']:.1f} ex/s")
+    print(
+        f"best val accuracy {best.get('eval_accuracy', float('nan')):.4f} at step {best.get('step')}; "
+        f"{seen / result.metrics['train_runtime']:.1f} ex/s"
+    )
 
 
 def _last_checkpoint(run_dir: Path) -> str | None:

@@ -1,4 +1,5 @@
 """Shared fixtures: hermetic (no network), small data made here, tiny random models."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,16 @@ for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 SUBJECTS = ["A man", "A woman", "Two children", "A dog", "An old man", "A girl", "Three people", "A chef"]
-ACTIONS = ["is playing a guitar", "runs on the beach", "is cooking dinner", "sits on a bench", "rides a bike",
-           "is reading a book", "climbs a rock", "is swimming"]
+ACTIONS = [
+    "is playing a guitar",
+    "runs on the beach",
+    "is cooking dinner",
+    "sits on a bench",
+    "rides a bike",
+    "is reading a book",
+    "climbs a rock",
+    "is swimming",
+]
 HYPOTHESES = {0: "{s} is outside.", 1: "{s} is happy and tall.", 2: "Nobody is {a_ing}."}
 
 
@@ -28,8 +37,9 @@ def make_pairs(n: int, seed: int = 0) -> list[dict]:
     rows = []
     for i in range(n):
         s, a, label = rng.choice(SUBJECTS), rng.choice(ACTIONS), i % 3
-        rows.append({"premise": f"{s} {a}.", "label": label,
-                     "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1])})
+        rows.append(
+            {"premise": f"{s} {a}.", "label": label, "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1])}
+        )
     return rows
 
 
@@ -67,4 +77,5 @@ def params_file(tmp_path: Path):
         path = tmp_path / "params.yaml"
         path.write_text(yaml.safe_dump(params, sort_keys=False))
         return path
+
     return write

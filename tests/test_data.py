@@ -1,4 +1,5 @@
 """Record validation, the split stage's sampling, and its command-line behaviour."""
+
 from __future__ import annotations
 
 import json
@@ -18,14 +19,17 @@ def test_malformed_json_names_file_and_line(tmp_path):
         data.load_raw_file(path, "validation")
 
 
-@pytest.mark.parametrize("row, message", [
-    ({"hypothesis": "h", "label": 0}, r":1: field 'premise' is missing"),
-    ({"premise": "  ", "hypothesis": "h", "label": 0}, r":1: field 'premise' is empty"),
-    ({"premise": "p", "hypothesis": 3, "label": 0}, r":1: field 'hypothesis' is empty or not a string"),
-    ({"premise": "p", "hypothesis": "h"}, r":1: field 'label' is missing"),
-    ({"premise": "p", "hypothesis": "h", "label": 7}, r":1: unknown label 7"),
-    ({"premise": "p", "hypothesis": "h", "label": True}, r":1: unknown label True"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"hypothesis": "h", "label": 0}, r":1: field 'premise' is missing"),
+        ({"premise": "  ", "hypothesis": "h", "label": 0}, r":1: field 'premise' is empty"),
+        ({"premise": "p", "hypothesis": 3, "label": 0}, r":1: field 'hypothesis' is empty or not a string"),
+        ({"premise": "p", "hypothesis": "h"}, r":1: field 'label' is missing"),
+        ({"premise": "p", "hypothesis": "h", "label": 7}, r":1: unknown label 7"),
+        ({"premise": "p", "hypothesis": "h", "label": True}, r":1: unknown label True"),
+    ],
+)
 def test_bad_records_are_clear_errors(tmp_path, row, message):
     path = write_jsonl(tmp_path / "test.jsonl", [row])
     with pytest.raises(UserError, match=message):
@@ -33,8 +37,10 @@ def test_bad_records_are_clear_errors(tmp_path, row, message):
 
 
 def test_unlabeled_pairs_are_dropped_and_counted(tmp_path):
-    rows = make_pairs(6) + [{"premise": "p", "hypothesis": "h", "label": -1},
-                            {"premise": "p", "hypothesis": "h", "label": "-"}]
+    rows = make_pairs(6) + [
+        {"premise": "p", "hypothesis": "h", "label": -1},
+        {"premise": "p", "hypothesis": "h", "label": "-"},
+    ]
     pool = data.load_raw_file(write_jsonl(tmp_path / "test.jsonl", rows), "test")
     assert len(pool.records) == 6 and pool.dropped_unlabeled == 2
     assert pool.records[0]["id"] == "test-000001"
@@ -67,12 +73,15 @@ def test_all_takes_the_rest_of_the_pool(raw_dir):
     assert (len(out["train"]), len(out["val"]), len(out["test"])) == (100, 20, 60)
 
 
-@pytest.mark.parametrize("sizes, message", [
-    ({"train_size": 100, "val_size": 30, "test_size": 10}, "exceeds the 120 pairs"),
-    ({"train_size": 10, "val_size": 10, "test_size": 61}, "pool has only 60"),
-    ({"train_size": "all", "val_size": "all", "test_size": 10}, "both 'all'"),
-    ({"train_size": 0, "val_size": 10, "test_size": 10}, "positive integer or 'all'"),
-])
+@pytest.mark.parametrize(
+    "sizes, message",
+    [
+        ({"train_size": 100, "val_size": 30, "test_size": 10}, "exceeds the 120 pairs"),
+        ({"train_size": 10, "val_size": 10, "test_size": 61}, "pool has only 60"),
+        ({"train_size": "all", "val_size": "all", "test_size": 10}, "both 'all'"),
+        ({"train_size": 0, "val_size": 10, "test_size": 10}, "positive integer or 'all'"),
+    ],
+)
 def test_impossible_sizes_fail_before_sampling(raw_dir, sizes, message):
     with pytest.raises(UserError, match=message):
         data.make_splits(pools(raw_dir), "dvc", sizes, 0)
@@ -81,8 +90,9 @@ def test_impossible_sizes_fail_before_sampling(raw_dir, sizes, message):
 def test_hub_source_reads_a_local_dataset_folder(tmp_path):
     folder = tmp_path / "snli"
     for split, n in (("train", 30), ("validation", 12), ("test", 9)):
-        write_jsonl(folder / f"{split}.jsonl", make_pairs(n, seed=n) + [{"premise": "p", "hypothesis": "h",
-                                                                          "label": -1}])
+        write_jsonl(
+            folder / f"{split}.jsonl", make_pairs(n, seed=n) + [{"premise": "p", "hypothesis": "h", "label": -1}]
+        )
     got = data.load_hub(str(folder))
     assert {k: len(v.records) for k, v in got.items()} == {"train": 30, "validation": 12, "test": 9}
     assert got["train"].dropped_unlabeled == 1
@@ -97,9 +107,22 @@ def test_hub_source_unreachable_says_what_to_configure():
 
 def run_split(tmp_path, raw_dir, params_file, params):
     return subprocess.run(
-        [sys.executable, str(ROOT / "stages/split.py"), "--params", str(params_file(params)), "--raw",
-         str(raw_dir), "--out-dir", str(tmp_path / "split"), "--metrics", str(tmp_path / "data.json")],
-        capture_output=True, text=True, cwd=tmp_path)
+        [
+            sys.executable,
+            str(ROOT / "stages/split.py"),
+            "--params",
+            str(params_file(params)),
+            "--raw",
+            str(raw_dir),
+            "--out-dir",
+            str(tmp_path / "split"),
+            "--metrics",
+            str(tmp_path / "data.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
 
 
 def test_split_stage_writes_sets_and_metrics(tmp_path, raw_dir, params_file):

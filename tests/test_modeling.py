@@ -1,4 +1,5 @@
 """Model loading paths and the parameter arithmetic the report's figures rest on."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ def test_report_lora_arithmetic_on_tiny_phi():
     """r on q/k/v adds layers * 3 * r * (h + h); 4-bit weights count half in raw numel."""
     spec = modeling.TINY_CONFIGS["tiny-phi"]
     h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 8
-    counts = lora_counts("tiny-phi", {"r": r, "alpha": 16, "dropout": 0.0,
-                                      "target_modules": ["q_proj", "k_proj", "v_proj"]})
+    counts = lora_counts(
+        "tiny-phi", {"r": r, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj"]}
+    )
     lora = layers * 3 * r * (h + h)
     assert counts["trainable_params"] == lora
     quantized = layers * (4 * h * h + 2 * h * inter)  # q, k, v, dense; fc1, fc2 (biases stay unquantized)
@@ -42,7 +44,6 @@ def test_phi2_report_figures_by_closed_form():
     total = vocab * h + linear + biases + norms + vocab * h + vocab  # embed, layers, final norm, lm_head
     assert lora == 31_457_280 and total == 2_779_683_840
     assert total - linear // 2 + lora == 1_552_849_920
-
 
 
 def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
@@ -70,7 +71,7 @@ def test_fp16_on_cpu_is_rejected_before_loading():
 
 
 def test_no_remote_code_no_pickle_in_project_code():
-    code = "\n".join(p.read_text() for p in (ROOT / "stages").rglob("*.py"))
+    code = "\n".join(p.read_text() for d in ("src", "stages", "scripts", "bench") for p in (ROOT / d).rglob("*.py"))
     assert not re.search(r"trust_remote_code\s*=\s*True", code)
     assert not re.search(r"\btorch\.load\(|\bpickle\.load", code)
     assert "use_safetensors=True" in code

@@ -3,6 +3,7 @@
 Runs in a temporary copy of the repository (git + DVC), with small raw data made here in place of
 the DVC-tracked SNLI folder, so it needs no remote and no network (~2-3 minutes on 2 CPU cores).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,24 @@ import pytest
 from conftest import ROOT, make_pairs, write_jsonl
 
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
-       "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-TIMING = {"eval_seconds", "examples_per_second", "tokens_per_second", "peak_cpu_rss_gb", "train_seconds",
-          "stage_seconds", "train_minutes"}
+ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
+TIMING = {
+    "eval_seconds",
+    "examples_per_second",
+    "tokens_per_second",
+    "peak_cpu_rss_gb",
+    "train_seconds",
+    "stage_seconds",
+    "train_minutes",
+}
 
 
 def sh(repo: Path, *cmd: str) -> str:
@@ -32,11 +47,15 @@ def sh(repo: Path, *cmd: str) -> str:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     for name in files:
-        if (ROOT / name).is_file() and not name.startswith(("metrics/", "plots/", "reports/")) \
-                and name not in ("dvc.lock", "data/raw/snli.dvc"):
+        if (
+            (ROOT / name).is_file()
+            and not name.startswith(("metrics/", "plots/", "reports/"))
+            and name not in ("dvc.lock", "data/raw/snli.dvc")
+        ):
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, repo / name)
     write_jsonl(repo / "data/raw/snli/validation.jsonl", make_pairs(150, seed=1))  # stands in for SNLI
@@ -50,8 +69,10 @@ def repo(tmp_path_factory) -> Path:
 
 
 def metrics(repo: Path) -> dict:
-    return {p.name: {k: v for k, v in json.loads(p.read_text()).items() if k not in TIMING}
-            for p in sorted((repo / "metrics").glob("*.json"))}
+    return {
+        p.name: {k: v for k, v in json.loads(p.read_text()).items() if k not in TIMING}
+        for p in sorted((repo / "metrics").glob("*.json"))
+    }
 
 
 def test_repro_is_complete_idempotent_and_deterministic(repo):
@@ -69,8 +90,7 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
 
 
 def test_exp_run_set_param_reaches_the_code(repo):
-    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "profile=tiny", "-S", "train.lr=0.02",
-       "-S", "lora.r=4")
+    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "profile=tiny", "-S", "train.lr=0.02", "-S", "lora.r=4")
     rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     exp = next(e for row in rows for e in (row.get("experiments") or []) if e.get("name") == "lr-test")
     data = exp["revs"][0]["data"]
@@ -90,7 +110,19 @@ def test_queued_sweep_shows_in_exp_show(repo):
             break
         time.sleep(5)
     assert status.count("Success") == 2, status
-    table = sh(repo, "dvc", "exp", "show", "--csv", "--only-changed", "--keep", "lora.r",
-               "--drop", ".*", "--keep", "lora.r|accuracy_delta")
+    table = sh(
+        repo,
+        "dvc",
+        "exp",
+        "show",
+        "--csv",
+        "--only-changed",
+        "--keep",
+        "lora.r",
+        "--drop",
+        ".*",
+        "--keep",
+        "lora.r|accuracy_delta",
+    )
     assert "lora.r" in table.splitlines()[0]
     assert {"2", "8"} <= {cell for line in table.splitlines()[1:] for cell in line.split(",")}

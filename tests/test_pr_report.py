@@ -131,9 +131,7 @@ def test_report_without_changes(repo: Path, tmp_path: Path) -> None:
         ("plain_dir", "main", "not inside of a DVC repository"),
     ],
 )
-def test_errors_exit_2_with_one_line(
-    repo: Path, tmp_path: Path, where: str, base: str, expected: str
-) -> None:
+def test_errors_exit_2_with_one_line(repo: Path, tmp_path: Path, where: str, base: str, expected: str) -> None:
     cwd = repo if where == "repo" else tmp_path
     proc = _report(cwd, "--base", base, "--out", str(tmp_path / "pr.md"))
 

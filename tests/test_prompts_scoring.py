@@ -1,4 +1,5 @@
 """Prompts, verbalizers and restricted label scoring on tiny models (hand-checkable cases)."""
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,11 @@ def test_few_shot_prefix_is_seeded_and_balanced():
     a = prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=1)
     assert a == prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=1)
     assert a != prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=2)
-    assert sorted(line for line in a.splitlines() if line.startswith("Answer:")) == \
-        ["Answer: maybe", "Answer: no", "Answer: yes"]
+    assert sorted(line for line in a.splitlines() if line.startswith("Answer:")) == [
+        "Answer: maybe",
+        "Answer: no",
+        "Answer: yes",
+    ]
 
 
 def test_length_sorted_batches_cover_every_index_once():
@@ -85,7 +89,8 @@ def test_quantized_tiny_models_load_in_nf4():
     import bitsandbytes as bnb
 
     for name in ("tiny-llama", "tiny-phi"):
-        model = modeling.load({"name": name, "quantization": {"load_in_4bit": True, "quant_type": "nf4",
-                                                              "double_quant": True}}).model
+        model = modeling.load(
+            {"name": name, "quantization": {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}}
+        ).model
         quantized = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
         assert quantized and quantized[0].weight.quant_state.quant_type == "nf4"

@@ -1,4 +1,5 @@
 """The user-facing scripts: predict (JSONL/CSV/stdin) and merge_adapter, on a tiny trained adapter."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+import train as train_stage  # stages/ is on pytest's pythonpath
 import yaml
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
-
-import train as train_stage  # stages/ is on pytest's pythonpath
 
 FP32 = {"load_in_4bit": False}
 
@@ -24,21 +24,42 @@ def trained(tmp_path_factory):
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
     for name, n in (("train", 48), ("val", 24)):
         write_jsonl(tmp / f"{name}.jsonl", [dict(r, id=f"{name}-{i}") for i, r in enumerate(make_pairs(n, 5))])
-    train_stage.main(["--params", str(tmp / "params.yaml"), "--train", str(tmp / "train.jsonl"),
-                      "--val", str(tmp / "val.jsonl"), "--adapter-dir", str(tmp / "adapter"),
-                      "--metrics", str(tmp / "train.json"), "--live-dir", "", "--checkpoints", str(tmp / "ck")])
+    train_stage.main(
+        [
+            "--params",
+            str(tmp / "params.yaml"),
+            "--train",
+            str(tmp / "train.jsonl"),
+            "--val",
+            str(tmp / "val.jsonl"),
+            "--adapter-dir",
+            str(tmp / "adapter"),
+            "--metrics",
+            str(tmp / "train.json"),
+            "--live-dir",
+            "",
+            "--checkpoints",
+            str(tmp / "ck"),
+        ]
+    )
     return tmp
 
 
 def run(tmp, script, *args, stdin=None):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--params", str(tmp / "params.yaml"),
-                           *args], input=stdin, capture_output=True, text=True, cwd=tmp)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), "--params", str(tmp / "params.yaml"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
 
 
 def test_predict_jsonl_csv_and_stdin_agree(trained):
     pairs = make_pairs(7, seed=9)
     write_jsonl(trained / "pairs.jsonl", pairs)
     import pandas as pd
+
     pd.DataFrame(pairs).to_csv(trained / "pairs.csv", index=False)
     outs = []
     for source, stdin in (("pairs.jsonl", None), ("pairs.csv", None), ("-", (trained / "pairs.jsonl").read_text())):
@@ -68,11 +89,28 @@ def test_merged_model_scores_like_base_plus_adapter(trained):
     (trained / "merged.yaml").write_text(yaml.safe_dump(params))
     write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
     adapter = run(trained, "predict.py", "--input", "few.jsonl", "--adapter", str(trained / "adapter"))
-    merged = subprocess.run([sys.executable, str(ROOT / "scripts/predict.py"), "--params", str(trained / "merged.yaml"),
-                             "--input", "few.jsonl", "--adapter", ""], capture_output=True, text=True, cwd=trained)
+    merged = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/predict.py"),
+            "--params",
+            str(trained / "merged.yaml"),
+            "--input",
+            "few.jsonl",
+            "--adapter",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=trained,
+    )
     assert merged.returncode == 0, merged.stderr
-    p = [[json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
-         for line in adapter.stdout.splitlines()]
-    q = [[json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
-         for line in merged.stdout.splitlines()]
+    p = [
+        [json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
+        for line in adapter.stdout.splitlines()
+    ]
+    q = [
+        [json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
+        for line in merged.stdout.splitlines()
+    ]
     assert np.allclose(p, q, atol=1e-3)

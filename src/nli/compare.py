@@ -564,8 +564,7 @@ def _matrix(table: pd.DataFrame, corner: str) -> str:
 
 def _change_cells(ch: dict) -> list:
     """n, accuracy before/after, delta and its interval, formatted for a markdown row."""
-    return [ch["n"], _pct(ch["accuracy_before"]), _pct(ch["accuracy_after"]), _pp(ch["delta"]),
-            _ci(ch["delta_ci95"])]
+    return [ch["n"], _pct(ch["accuracy_before"]), _pct(ch["accuracy_after"]), _pp(ch["delta"]), _ci(ch["delta_ci95"])]
 
 
 def _significant(ci: Sequence[float] | None) -> str:
@@ -602,10 +601,7 @@ def render_report(result: Comparison) -> str:
         "",
         _table(
             ["gold", "n", "baseline", "fine-tuned", "Δ pp", "95% CI"],
-            [
-                [label, *_change_cells(ch)]
-                for label, ch in result.per_label.items()
-            ],
+            [[label, *_change_cells(ch)] for label, ch in result.per_label.items()],
         ),
         "",
         "## Prediction changes",

@@ -4,6 +4,7 @@ The model answers with one token after the prompt; a label's score is the log-pr
 first token of its verbalizer at that position (restricted label scoring). Training uses the same
 prompt and the same token as its target, so baseline, training and evaluation agree by construction.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,10 @@ LABELS = ("entailment", "neutral", "contradiction")
 def check_template(template: str) -> str:
     fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     if fields != {"premise", "hypothesis"}:
-        raise UserError(f"params.yaml: prompt.template must contain exactly the fields {{premise}} and "
-                        f"{{hypothesis}}; found {sorted(fields) or 'none'}")
+        raise UserError(
+            f"params.yaml: prompt.template must contain exactly the fields {{premise}} and "
+            f"{{hypothesis}}; found {sorted(fields) or 'none'}"
+        )
     return template
 
 
@@ -29,19 +32,21 @@ def format_prompt(template: str, premise: str, hypothesis: str, prefix: str = ""
 def label_token_ids(tokenizer, verbalizers: dict[str, str]) -> list[int]:
     """First token id of each label's verbalizer, in ``LABELS`` order; they must be distinct."""
     if set(verbalizers) != set(LABELS):
-        raise UserError(f"params.yaml: prompt.verbalizers needs exactly the keys {list(LABELS)}; "
-                        f"got {sorted(verbalizers)}")
+        raise UserError(
+            f"params.yaml: prompt.verbalizers needs exactly the keys {list(LABELS)}; got {sorted(verbalizers)}"
+        )
     ids = []
     for label in LABELS:
         toks = tokenizer.encode(verbalizers[label], add_special_tokens=False)
         if not toks:
-            raise UserError(f"params.yaml: prompt.verbalizers.{label} = {verbalizers[label]!r} encodes to "
-                            f"no tokens")
+            raise UserError(f"params.yaml: prompt.verbalizers.{label} = {verbalizers[label]!r} encodes to no tokens")
         ids.append(toks[0])
     if len(set(ids)) != len(ids):
         shown = {label: tokenizer.convert_ids_to_tokens(i) for label, i in zip(LABELS, ids)}
-        raise UserError(f"params.yaml: prompt.verbalizers start with the same token for two labels "
-                        f"({shown}); choose words whose first tokens differ")
+        raise UserError(
+            f"params.yaml: prompt.verbalizers start with the same token for two labels "
+            f"({shown}); choose words whose first tokens differ"
+        )
     return ids
 
 
@@ -60,5 +65,6 @@ def few_shot_prefix(template: str, verbalizers: dict[str, str], pool: list[dict]
             raise UserError(f"few-shot: the train set has too few '{LABELS[j % len(LABELS)]}' pairs for k={k}")
         shots.append(bucket.pop())
     rng.shuffle(shots)
-    return "".join(format_prompt(template, r["premise"], r["hypothesis"]) + verbalizers[LABELS[r["label"]]]
-                   + "\n\n" for r in shots)
+    return "".join(
+        format_prompt(template, r["premise"], r["hypothesis"]) + verbalizers[LABELS[r["label"]]] + "\n\n" for r in shots
+    )

@@ -3,13 +3,14 @@
 A record is ``{"id": str, "premise": str, "hypothesis": str, "label": int}`` with
 0 = entailment, 1 = neutral, 2 = contradiction (the schema of the hub dataset ``stanfordnlp/snli``).
 """
+
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .errors import UserError
 from .prompts import LABELS
@@ -36,8 +37,7 @@ def parse_label(value, where: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(LABELS):
         return value
     raise UserError(
-        f"{where}: unknown label {value!r}; expected 0/1/2 (or {', '.join(LABELS)}), "
-        f"or -1 / '-' for an unlabeled pair"
+        f"{where}: unknown label {value!r}; expected 0/1/2 (or {', '.join(LABELS)}), or -1 / '-' for an unlabeled pair"
     )
 
 
@@ -55,8 +55,7 @@ def validate_record(obj, where: str, record_id: str) -> dict | None:
     label = parse_label(obj["label"], where)
     if label is None:
         return None
-    return {"id": record_id, "premise": obj["premise"].strip(), "hypothesis": obj["hypothesis"].strip(),
-            "label": label}
+    return {"id": record_id, "premise": obj["premise"].strip(), "hypothesis": obj["hypothesis"].strip(), "label": label}
 
 
 def collect(name: str, items: Iterable[tuple[str, str, object]]) -> Pool:
@@ -84,8 +83,9 @@ def read_jsonl(path: str | Path) -> list[tuple[int, object]]:
             try:
                 objs.append((lineno, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno}); "
-                                f"fix or remove that line") from None
+                raise UserError(
+                    f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno}); fix or remove that line"
+                ) from None
     return objs
 
 
@@ -94,7 +94,8 @@ def load_raw_file(path: Path, name: str) -> Pool:
     if not Path(path).is_file():
         raise UserError(
             f"{path} not found. Fetch the data with `dvc pull` (the default remote in .dvc/config "
-            f"points at ../../shared/dvc-store; see README 'Data') or set data.source: hub")
+            f"points at ../../shared/dvc-store; see README 'Data') or set data.source: hub"
+        )
     return collect(name, ((f"{path}:{n}", f"{name}-{n:06d}", obj) for n, obj in read_jsonl(path)))
 
 
@@ -123,13 +124,18 @@ def load_hub(dataset: str) -> dict[str, Pool]:
         raise UserError(
             f"could not load dataset {dataset!r} ({type(exc).__name__}: {str(exc)[:200]}). "
             f"Without hub access use data.source: dvc (the default, `dvc pull`), or point "
-            f"data.hub_dataset at a local folder holding train/validation/test files") from None
+            f"data.hub_dataset at a local folder holding train/validation/test files"
+        ) from None
     missing = {"train", "validation", "test"} - set(ds)
     if missing:
         raise UserError(f"dataset {dataset!r} lacks split(s) {sorted(missing)}; it needs train, validation, test")
-    pools = {split: collect(split, ((f"{dataset}[{split}] row {i}", f"{split}-{i:06d}", obj)
-                                    for i, obj in enumerate(ds[split], start=1)))
-             for split in ("train", "validation", "test")}
+    pools = {
+        split: collect(
+            split,
+            ((f"{dataset}[{split}] row {i}", f"{split}-{i:06d}", obj) for i, obj in enumerate(ds[split], start=1)),
+        )
+        for split in ("train", "validation", "test")
+    }
     for split, pool in pools.items():
         if not pool.records:
             raise UserError(f"{dataset}[{split}]: no labeled pairs found")
@@ -150,12 +156,13 @@ def stratified_sample(records: list[dict], size: int | None, seed: int, what: st
     if size is None or size == len(records):
         return list(records), []
     if size > len(records):
-        raise UserError(f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
-                        f"lower the size in params.yaml or use 'all'")
+        raise UserError(
+            f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
+            f"lower the size in params.yaml or use 'all'"
+        )
     from sklearn.model_selection import train_test_split
 
-    sample, rest = train_test_split(records, train_size=size, random_state=seed,
-                                    stratify=[r["label"] for r in records])
+    sample, rest = train_test_split(records, train_size=size, random_state=seed, stratify=[r["label"] for r in records])
     return sample, rest
 
 
@@ -168,21 +175,28 @@ def make_splits(pools: dict[str, Pool], source: str, sizes: dict, seed: int) -> 
     if source == "dvc":
         pool = pools["validation"].records
         if n["train"] is None and n["val"] is None:
-            raise UserError("params.yaml: split.train_size and split.val_size are both 'all', but offline "
-                            "they share the validation pool; give val_size a number")
+            raise UserError(
+                "params.yaml: split.train_size and split.val_size are both 'all', but offline "
+                "they share the validation pool; give val_size a number"
+            )
         fixed = (n["train"] or 0) + (n["val"] or 0)
         if fixed > len(pool):
-            raise UserError(f"params.yaml: split.train_size + split.val_size = {fixed} exceeds the "
-                            f"{len(pool)} pairs of the validation pool they are drawn from")
-        val, rest = stratified_sample(pool, n["val"] if n["val"] is not None else len(pool) - n["train"],
-                                      seed, "split.val_size")
+            raise UserError(
+                f"params.yaml: split.train_size + split.val_size = {fixed} exceeds the "
+                f"{len(pool)} pairs of the validation pool they are drawn from"
+            )
+        val, rest = stratified_sample(
+            pool, n["val"] if n["val"] is not None else len(pool) - n["train"], seed, "split.val_size"
+        )
         train, _ = stratified_sample(rest, n["train"], seed + 1, "split.train_size")
         test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
     else:
         for key, pool_name in (("train", "train"), ("val", "validation"), ("test", "test")):
             if n[key] is not None and n[key] > len(pools[pool_name].records):
-                raise UserError(f"params.yaml: split.{key}_size = {n[key]} exceeds the "
-                                f"{len(pools[pool_name].records)} pairs of the {pool_name} split")
+                raise UserError(
+                    f"params.yaml: split.{key}_size = {n[key]} exceeds the "
+                    f"{len(pools[pool_name].records)} pairs of the {pool_name} split"
+                )
         train, _ = stratified_sample(pools["train"].records, n["train"], seed, "split.train_size")
         val, _ = stratified_sample(pools["validation"].records, n["val"], seed + 1, "split.val_size")
         test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")

@@ -4,10 +4,11 @@ A stage raises :class:`UserError` with a message that says *what* is wrong (file
 param) and *how to fix it*; :func:`run_stage` prints it as one line and exits with status 2, so a
 user never has to read a traceback for a problem in their own input.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 class UserError(Exception):

@@ -7,6 +7,7 @@ gradient checkpointing, length-grouped batches, checkpoints that resume bit-for-
 state included), best-checkpoint selection on validation accuracy, and data-parallel runs under
 ``torchrun`` / ``accelerate launch``.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,11 @@ class LabelTokenTrainer(Trainer):
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        return EpochSeededLengthSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                        lengths=[len(row["input_ids"]) for row in dataset], seed=self.args.seed)
+        return EpochSeededLengthSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=[len(row["input_ids"]) for row in dataset],
+            seed=self.args.seed,
+        )
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         logits = scoring.answer_logits(model, {k: inputs[k] for k in INPUT_KEYS})
@@ -84,6 +88,7 @@ def make_collator(pad_id: int):
         batch = scoring.collate([r["input_ids"] for r in rows], pad_id)
         batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
+
     return collate
 
 
@@ -95,6 +100,7 @@ def make_accuracy(label_token_ids: list[int]):
         logits, label_tokens = eval_pred.predictions, eval_pred.label_ids
         gold = torch.tensor([index[int(t)] for t in label_tokens])
         return {"accuracy": float((torch.as_tensor(logits).argmax(-1) == gold).float().mean())}
+
     return accuracy
 
 
@@ -104,8 +110,9 @@ def linear_module_names(model) -> list[str]:
 
     kinds = (torch.nn.Linear, bnb.nn.Linear4bit)
     head = model.get_output_embeddings()
-    return sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules()
-                   if isinstance(m, kinds) and m is not head})
+    return sorted(
+        {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, kinds) and m is not head}
+    )
 
 
 def lora_config(p: dict, model=None):
@@ -124,12 +131,20 @@ def lora_config(p: dict, model=None):
         layers = list(range(n - top, n))
         if targets == "all-linear":  # PEFT takes a layer subset only with explicit module names
             targets = linear_module_names(model)
-    return LoraConfig(r=p["r"], lora_alpha=p["alpha"], lora_dropout=p["dropout"], bias="none",
-                      target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=p["r"],
+        lora_alpha=p["alpha"],
+        lora_dropout=p["dropout"],
+        bias="none",
+        target_modules=targets,
+        layers_to_transform=layers,
+        task_type="CAUSAL_LM",
+    )
 
 
-def training_arguments(p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype,
-                       total_steps: int, validate: bool = True) -> TrainingArguments:
+def training_arguments(
+    p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype, total_steps: int, validate: bool = True
+) -> TrainingArguments:
     """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps).
 
     ``validate=False`` (benchmarks) trains without evaluation or checkpoints.
@@ -137,18 +152,38 @@ def training_arguments(p: dict, output_dir: str, seed: int, device: str, dtype: 
     every = min(p["eval_steps"], max(total_steps, 1))
     per = "steps" if validate else "no"
     return TrainingArguments(
-        output_dir=output_dir, seed=seed, data_seed=seed,
-        learning_rate=p["lr"], num_train_epochs=p["epochs"], max_steps=p["max_steps"],
-        per_device_train_batch_size=p["batch_size"], per_device_eval_batch_size=p["batch_size"] * 2,
-        gradient_accumulation_steps=p["grad_accum"], warmup_steps=p["warmup_ratio"],
-        lr_scheduler_type=p["lr_scheduler"], weight_decay=p["weight_decay"], optim=p["optim"],
+        output_dir=output_dir,
+        seed=seed,
+        data_seed=seed,
+        learning_rate=p["lr"],
+        num_train_epochs=p["epochs"],
+        max_steps=p["max_steps"],
+        per_device_train_batch_size=p["batch_size"],
+        per_device_eval_batch_size=p["batch_size"] * 2,
+        gradient_accumulation_steps=p["grad_accum"],
+        warmup_steps=p["warmup_ratio"],
+        lr_scheduler_type=p["lr_scheduler"],
+        weight_decay=p["weight_decay"],
+        optim=p["optim"],
         activation_checkpointing=p["gradient_checkpointing"],
         activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
-        bf16=device == "cuda" and dtype == torch.bfloat16, fp16=device == "cuda" and dtype == torch.float16,
+        bf16=device == "cuda" and dtype == torch.bfloat16,
+        fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
-        eval_strategy=per, eval_steps=every, save_strategy=per, save_steps=every,
-        save_total_limit=2, load_best_model_at_end=validate, metric_for_best_model="accuracy",
-        greater_is_better=True, logging_steps=max(1, min(10, every)), logging_first_step=True,
-        train_sampling_strategy="group_by_length", remove_unused_columns=False, label_names=["labels"],
-        report_to="none", dataloader_num_workers=0, save_only_model=False,
+        eval_strategy=per,
+        eval_steps=every,
+        save_strategy=per,
+        save_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=validate,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        logging_steps=max(1, min(10, every)),
+        logging_first_step=True,
+        train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,
+        label_names=["labels"],
+        report_to="none",
+        dataloader_num_workers=0,
+        save_only_model=False,
     )

@@ -3,6 +3,7 @@
 Each key has an expected type; an unknown key (a typo such as ``train.lrr``) or a value of the
 wrong type is an error naming the key and the fix, not a crash an hour later.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,15 +19,32 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "model": {"name": (str,), "device": (str,), "compute_dtype": (str,), "quantization": (dict,)},
     "prompt": {"template": (str,), "verbalizers": (dict,), "max_length": (int,)},
     "evaluate": {"batch_size": (int,), "few_shot_k": (int,)},
-    "train": {"lr": NUM, "epochs": NUM, "max_steps": (int,), "batch_size": (int,), "grad_accum": (int,),
-              "warmup_ratio": NUM, "lr_scheduler": (str,), "weight_decay": NUM, "optim": (str,),
-              "gradient_checkpointing": (bool,), "eval_steps": (int,)},
-    "lora": {"r": (int,), "alpha": NUM, "dropout": NUM, "target_modules": (str, list),
-             "top_layers": (int,)},
+    "train": {
+        "lr": NUM,
+        "epochs": NUM,
+        "max_steps": (int,),
+        "batch_size": (int,),
+        "grad_accum": (int,),
+        "warmup_ratio": NUM,
+        "lr_scheduler": (str,),
+        "weight_decay": NUM,
+        "optim": (str,),
+        "gradient_checkpointing": (bool,),
+        "eval_steps": (int,),
+    },
+    "lora": {"r": (int,), "alpha": NUM, "dropout": NUM, "target_modules": (str, list), "top_layers": (int,)},
     "compare": {"examples_per_group": (int,), "bootstrap_samples": (int,)},
 }
-POSITIVE = {"prompt.max_length", "evaluate.batch_size", "train.batch_size", "train.grad_accum", "train.lr",
-            "train.eval_steps", "lora.r", "compare.bootstrap_samples"}
+POSITIVE = {
+    "prompt.max_length",
+    "evaluate.batch_size",
+    "train.batch_size",
+    "train.grad_accum",
+    "train.lr",
+    "train.eval_steps",
+    "lora.r",
+    "compare.bootstrap_samples",
+}
 
 
 def load(path: str | Path, sections: list[str]) -> dict:
@@ -54,8 +72,10 @@ def check_section(path: Path, section: str, values) -> None:
         raise UserError(f"{path}: section '{section}' is missing or not a mapping")
     unknown = set(values) - set(schema)
     if unknown:
-        raise UserError(f"{path}: unknown key(s) {', '.join(f'{section}.{k}' for k in sorted(unknown))}; "
-                        f"known keys: {', '.join(sorted(schema))}")
+        raise UserError(
+            f"{path}: unknown key(s) {', '.join(f'{section}.{k}' for k in sorted(unknown))}; "
+            f"known keys: {', '.join(sorted(schema))}"
+        )
     for key, types in schema.items():
         if key not in values:
             raise UserError(f"{path}: {section}.{key} is missing")

@@ -5,6 +5,7 @@ asks the model for that position's logits only (the lm_head never runs over the 
 explicit position ids keep a padded row's result equal to the same row unpadded. Batches are
 formed from length-sorted prompts so little compute goes to padding.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,7 @@ def encode(tokenizer, prompts: list[str], max_length: int) -> list[list[int]]:
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar length (longest first: memory peaks show early)."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -32,8 +33,8 @@ def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for row, s in enumerate(seqs):
-        ids[row, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[row, width - len(s):] = 1
+        ids[row, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[row, width - len(s) :] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
 
@@ -45,8 +46,9 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def score(model, tokenizer, encoded: list[list[int]], label_ids: list[int], batch_size: int,
-          desc: str = "scoring") -> tuple[np.ndarray, dict]:
+def score(
+    model, tokenizer, encoded: list[list[int]], label_ids: list[int], batch_size: int, desc: str = "scoring"
+) -> tuple[np.ndarray, dict]:
     """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
     model.eval()
     device = next(model.parameters()).device
@@ -62,6 +64,8 @@ def score(model, tokenizer, encoded: list[list[int]], label_ids: list[int], batc
             tokens += int(batch["attention_mask"].sum())
             bar.update(len(idx))
     seconds = time.perf_counter() - start
-    return scores, {"eval_seconds": round(seconds, 2),
-                    "examples_per_second": round(len(encoded) / seconds, 2),
-                    "tokens_per_second": round(tokens / seconds, 1)}
+    return scores, {
+        "eval_seconds": round(seconds, 2),
+        "examples_per_second": round(len(encoded) / seconds, 2),
+        "tokens_per_second": round(tokens / seconds, 1),
+    }
