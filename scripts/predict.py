@@ -3,11 +3,13 @@
 
     python scripts/predict.py --input pairs.jsonl --output predictions.jsonl
     echo '{"premise": "A man sleeps.", "hypothesis": "A man is awake."}' | python scripts/predict.py
+    python scripts/predict.py --stream          # keep the model loaded; answer each stdin line as it arrives
 
 Input: JSONL or CSV (by extension; `-` = standard input, JSONL) with `premise` and `hypothesis`
 (other fields are passed through). Output: JSONL with the predicted label and the probability of
 each label (softmax over the three label tokens). Model, prompt and batch size come from
-params.yaml, so predictions match the `evaluate_finetuned` stage exactly.
+params.yaml, and scoring is the evaluate stages' own (`nli.scoring.Classifier`), so predictions
+match `evaluate_finetuned` exactly. Load time and per-pair latency go to standard error.
 """
 
 import argparse
@@ -15,10 +17,10 @@ import json
 import sys
 import time
 
+import numpy as np
 import pandas as pd
-from scipy.special import softmax
 
-from nli import config, data, modeling, prompts, scoring
+from nli import config, data, io, scoring
 from nli.errors import UserError, run_stage
 from nli.prompts import LABELS
 
@@ -37,6 +39,42 @@ def read_pairs(path: str) -> list[dict]:
     return [row for _, row in rows]
 
 
+def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
+    probs = scoring.probabilities(logprobs)
+    return [
+        {
+            **pair,
+            "predicted": LABELS[int(p.argmax())],
+            **{f"p_{n}": round(float(p[i]), 5) for i, n in enumerate(LABELS)},
+        }
+        for pair, p in zip(pairs, probs)
+    ]
+
+
+def stream(classifier: scoring.Classifier) -> None:
+    """One JSON pair per stdin line in, one labelled JSON line out, flushed as soon as it is scored."""
+    latencies = []
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        start = time.perf_counter()
+        try:
+            pair = json.loads(line)
+            data.validate_record({**pair, "label": 0} if isinstance(pair, dict) else pair, f"stdin:{lineno}", "")
+            logprobs, _ = classifier.score([pair], progress=False)
+            out = labelled([pair], logprobs)[0]
+        except (json.JSONDecodeError, UserError) as exc:  # report the bad line, keep serving the rest
+            out = {"error": f"stdin:{lineno}: {exc}"}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+        latencies.append(time.perf_counter() - start)
+    if latencies:
+        print(
+            f"{len(latencies)} pairs, latency per pair: median {1000 * np.median(latencies):.0f} ms, "
+            f"max {1000 * max(latencies):.0f} ms",
+            file=sys.stderr,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", default="-")
@@ -44,40 +82,35 @@ def main() -> None:
     ap.add_argument("--adapter", default="models/adapter", help="PEFT adapter folder ('' for the base model)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--stream", action="store_true", help="answer each stdin line as it arrives (model stays loaded)")
     args = ap.parse_args()
 
-    params = config.load(args.params, ["model", "prompt", "evaluate"])
-    template = prompts.check_template(params["prompt"]["template"])
-    pairs = read_pairs(args.input)
-    loaded = modeling.load(params["model"])
-    label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
-    model = loaded.model
-    if args.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, args.adapter)
     start = time.perf_counter()
-    encoded = scoring.encode(
-        loaded.tokenizer,
-        [prompts.format_prompt(template, str(p["premise"]), str(p["hypothesis"])) for p in pairs],
-        params["prompt"]["max_length"],
+    params = config.load(args.params, ["model", "prompt", "evaluate"])
+    pairs = None if args.stream else read_pairs(args.input)
+    classifier = scoring.load_classifier(
+        params, args.batch_size or params["evaluate"]["batch_size"], args.adapter or None
     )
-    logprobs, _ = scoring.score(
-        model, loaded.tokenizer, encoded, label_ids, args.batch_size or params["evaluate"]["batch_size"], desc="predict"
-    )
-    probs = softmax(logprobs, axis=1)
-    out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115 (rewritten with the scorer)
-    for pair, p in zip(pairs, probs):
-        row = {
-            **pair,
-            "predicted": LABELS[int(p.argmax())],
-            **{f"p_{name}": round(float(p[i]), 5) for i, name in enumerate(LABELS)},
-        }
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if out is not sys.stdout:
-        out.close()
+    if args.stream:
+        classifier.score([{"premise": "A dog runs.", "hypothesis": "An animal moves."}], progress=False)  # warm-up
+    print(f"model ready in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+    if args.stream:
+        return stream(classifier)
+
+    start = time.perf_counter()
+    logprobs, _ = classifier.score(pairs, desc="predict")
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with io.atomic_path(args.output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     seconds = time.perf_counter() - start
-    print(f"predicted {len(pairs)} pairs in {seconds:.1f}s ({len(pairs) / seconds:.1f} pairs/s)", file=sys.stderr)
+    print(
+        f"predicted {len(pairs)} pairs in {seconds:.1f}s ({len(pairs) / seconds:.1f} pairs/s, "
+        f"{1000 * seconds / len(pairs):.0f} ms per pair)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

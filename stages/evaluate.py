@@ -5,11 +5,12 @@ adapter, so the two numbers differ only by the adapter.
 """
 
 import argparse
+import time
 
 import numpy as np
 import pandas as pd
 
-from nli import config, data, io, metrics, modeling, prompts, scoring
+from nli import config, data, io, metrics, prompts, scoring
 from nli.errors import UserError, run_stage
 from nli.prompts import LABELS
 
@@ -23,40 +24,31 @@ def main() -> None:
     ap.add_argument("--predictions", required=True)
     ap.add_argument("--confusion", required=True, help="gold/predicted CSV for the confusion plot")
     ap.add_argument("--metrics", required=True)
+    ap.add_argument("--run-log", required=True, help="run info and cost (not a DVC metric)")
     args = ap.parse_args()
+    start = time.perf_counter()
 
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    p_prompt, p_eval = params["prompt"], params["evaluate"]
-    template = prompts.check_template(p_prompt["template"])
-    k = p_eval["few_shot_k"] if args.adapter is None else 0  # the adapter was trained zero-shot
+    k = params["evaluate"]["few_shot_k"] if args.adapter is None else 0  # the adapter was trained zero-shot
     if k and not args.train:
         raise UserError("evaluate.few_shot_k > 0 needs --train (the pool the examples come from)")
     test = data.read_split(args.test)
+    p_prompt = params["prompt"]
     prefix = (
-        prompts.few_shot_prefix(template, p_prompt["verbalizers"], data.read_split(args.train), k, params["seed"])
+        prompts.few_shot_prefix(
+            p_prompt["template"], p_prompt["verbalizers"], data.read_split(args.train), k, params["seed"]
+        )
         if k
         else ""
     )
 
     metrics.reset_peak_memory()
-    loaded = modeling.load(params["model"])
-    label_ids = prompts.label_token_ids(loaded.tokenizer, p_prompt["verbalizers"])
-    model = loaded.model
-    if args.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, args.adapter)
-    encoded = scoring.encode(
-        loaded.tokenizer,
-        [prompts.format_prompt(template, r["premise"], r["hypothesis"], prefix) for r in test],
-        p_prompt["max_length"] + len(loaded.tokenizer.encode(prefix)),
-    )
-    logprobs, speed = scoring.score(model, loaded.tokenizer, encoded, label_ids, p_eval["batch_size"], desc="evaluate")
+    classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter, prefix)
+    logprobs, speed = classifier.score(test, desc="evaluate")
 
     gold = np.array([r["label"] for r in test])
     pred = logprobs.argmax(axis=1)
-    probs = np.exp(logprobs - logprobs.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)  # distribution over the three label tokens
+    probs = scoring.probabilities(logprobs)
     table = pd.DataFrame(
         {
             "id": [r["id"] for r in test],
@@ -76,17 +68,17 @@ def main() -> None:
         table[["gold", "predicted"]].to_csv(tmp, index=False)
 
     result = metrics.classification(gold, pred)
-    io.write_json(
-        args.metrics,
-        {
-            **result,
+    io.write_json(args.metrics, {"accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
+    tokenizer = classifier.loaded.tokenizer
+    io.write_run_log(
+        args.run_log,
+        info={
+            **classifier.loaded.info,
+            "adapter": args.adapter or "none",
             "few_shot_k": k,
-            "adapter": bool(args.adapter),
-            "label_tokens": {name: loaded.tokenizer.convert_ids_to_tokens(i) for name, i in zip(LABELS, label_ids)},
-            **speed,
-            **metrics.peak_memory(),
-            **loaded.info,
+            "label_tokens": dict(zip(LABELS, tokenizer.convert_ids_to_tokens(classifier.label_ids))),
         },
+        cost={**speed, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
     )
     print(
         f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  n={result['n']}  "

@@ -7,26 +7,14 @@ format (safetensors + adapter_config.json); curves are logged with dvclive to --
 """
 
 import argparse
-import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
-from nli import config, data, io, metrics, modeling, prompts, scoring, training
-from nli.errors import UserError, run_stage
+from nli import config, data, io, metrics, modeling, scoring, training
+from nli.errors import run_stage
 
 SECTIONS = ["model", "prompt", "train", "lora"]
-
-
-def fingerprint(params: dict, paths: list[str]) -> str:
-    """Identify a training run by everything that shapes it, so a resume never mixes two runs."""
-    h = hashlib.sha256(json.dumps([params[s] for s in SECTIONS] + [params["seed"]], sort_keys=True).encode())
-    for p in paths:
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()[:16]
 
 
 def main(argv=None, callbacks=()) -> None:
@@ -36,116 +24,83 @@ def main(argv=None, callbacks=()) -> None:
     ap.add_argument("--val", default="data/split/val.jsonl")
     ap.add_argument("--adapter-dir", default="models/adapter")
     ap.add_argument("--metrics", default="metrics/train.json")
+    ap.add_argument("--run-log", required=True, help="run info and cost (not a DVC metric)")
     ap.add_argument("--live-dir", default="plots/train", help="dvclive folder ('' to disable)")
     ap.add_argument("--checkpoints", default=".cache/checkpoints")
     args = ap.parse_args(argv)
-    stage_start = time.perf_counter()
+    start = time.perf_counter()
 
     params = config.load(args.params, SECTIONS)
-    p_train, p_prompt, seed = params["train"], params["prompt"], params["seed"]
-    template = prompts.check_template(p_prompt["template"])
+    p_train, seed = params["train"], params["seed"]
     train_set, val_set = data.read_split(args.train), data.read_split(args.val)
-    batch = p_train["batch_size"] * p_train["grad_accum"]
-    total_steps = (
-        p_train["max_steps"] if p_train["max_steps"] > 0 else int(np.ceil(len(train_set) / batch) * p_train["epochs"])
-    )
 
     metrics.reset_peak_memory()
-    loaded = modeling.load(params["model"])
-    tok, device = loaded.tokenizer, loaded.info["device"]
-    label_ids = prompts.label_token_ids(tok, p_prompt["verbalizers"])
-
-    def examples(records):
-        encoded = scoring.encode(
-            tok,
-            [prompts.format_prompt(template, r["premise"], r["hypothesis"]) for r in records],
-            p_prompt["max_length"],
-        )
-        return training.make_examples(encoded, [r["label"] for r in records], label_ids)
-
-    train_ex, val_ex = examples(train_set), examples(val_set)
-
-    from peft import get_peft_model
-    from transformers import set_seed
-
-    set_seed(seed)  # LoRA's initial weights come from the global RNG
-    try:
-        model = get_peft_model(loaded.model, training.lora_config(params["lora"], loaded.model))
-    except ValueError as exc:
-        raise UserError(
-            f"params.yaml: the lora section does not fit {params['model']['name']} ({exc}); check "
-            f"lora.target_modules and lora.top_layers against the model's modules"
-        ) from None
-    counts = modeling.parameter_counts(model)
-    print(
-        f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,} "
-        f"(raw numel {counts['total_params_raw_numel']:,})"
+    base = scoring.load_classifier(params, p_train["batch_size"] * 2)
+    loaded = base.loaded
+    train_ex, val_ex = (
+        training.make_examples(base.encode(s), [r["label"] for r in s], base.label_ids) for s in (train_set, val_set)
     )
+    model = training.add_lora(loaded.model, params["lora"], seed, params["model"]["name"])
+    counts = modeling.parameter_counts(model)
+    print(f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,}")
 
-    run_dir = Path(args.checkpoints) / f"train-{fingerprint(params, [args.train, args.val])}"
-    trainer = training.LabelTokenTrainer(
-        model=model,
-        args=training.training_arguments(
-            p_train,
-            str(run_dir),
-            seed,
-            device,
-            modeling.pick_dtype(params["model"]["compute_dtype"], device),
-            total_steps,
-        ),
-        train_dataset=train_ex,
-        eval_dataset=val_ex,
-        data_collator=training.make_collator(tok.pad_token_id),
-        processing_class=tok,
-        compute_metrics=training.make_accuracy(label_ids),
-        label_token_ids=label_ids,
-        callbacks=list(callbacks),
+    run_dir = Path(args.checkpoints) / f"train-{training.fingerprint(params, SECTIONS, [args.train, args.val])}"
+    resume = training.last_checkpoint(run_dir)
+    trainer = training.build_trainer(
+        model,
+        loaded.tokenizer,
+        p_train,
+        seed,
+        loaded.device,
+        loaded.dtype,
+        run_dir,
+        train_ex,
+        val_ex,
+        base.label_ids,
+        callbacks,
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         from dvclive import Live
         from transformers.integrations import DVCLiveCallback
 
-        trainer.add_callback(
-            DVCLiveCallback(
-                live=Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=_has_checkpoint(run_dir)),
-                log_model=False,
-            )
-        )
-
-    resume = _last_checkpoint(run_dir)
+        live = Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=resume is not None)
+        trainer.add_callback(DVCLiveCallback(live=live, log_model=False))
     if resume:
         print(f"resuming from {resume}")
     result = trainer.train(resume_from_checkpoint=resume)
     if not trainer.is_world_process_zero():
         return
 
-    state = trainer.state
     with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
         training.canonicalize_adapter_config(tmp / "adapter_config.json")
-    seen = round(len(train_ex) * state.epoch)  # examples trained on (epochs may be fractional)
-    mean_tokens = float(np.mean([len(e["input_ids"]) for e in train_ex]))
-    best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"], default={})
+    best = training.best_eval(trainer)
     io.write_json(
         args.metrics,
         {
-            "train_seconds": round(result.metrics["train_runtime"], 2),
-            "stage_seconds": round(time.perf_counter() - stage_start, 2),
-            "train_minutes": round(result.metrics["train_runtime"] / 60, 2),
-            "steps": state.global_step,
-            "examples_seen": seen,
-            "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
-            "tokens_per_second": round(seen * mean_tokens / result.metrics["train_runtime"], 1),
-            "final_train_loss": round(result.training_loss, 4),
-            "best_step": best.get("step"),
             "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
             "best_val_loss": round(best.get("eval_loss", float("nan")), 4),
-            "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
-            **counts,
-            **metrics.peak_memory(),
+            "trainable_params": counts["trainable_params"],
+        },
+    )
+    seen = round(len(train_ex) * trainer.state.epoch)  # examples trained on (epochs may be fractional)
+    io.write_run_log(
+        args.run_log,
+        info={
             **loaded.info,
-            "effective_batch_size": batch * max(1, trainer.args.world_size),
-            "gradient_checkpointing": p_train["gradient_checkpointing"],
+            "best_step": best.get("step"),
+            **counts,
+            "effective_batch_size": p_train["batch_size"] * p_train["grad_accum"] * trainer.args.world_size,
+        },
+        cost={
+            "train_seconds": round(result.metrics["train_runtime"], 2),
+            "stage_seconds": round(time.perf_counter() - start, 2),
+            "steps": trainer.state.global_step,
+            "examples_seen": seen,
+            "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
+            "final_train_loss": round(result.training_loss, 4),
+            "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
+            **metrics.peak_memory(),
         },
     )
     shutil.rmtree(run_dir, ignore_errors=True)  # finished: nothing left to resume
@@ -153,16 +108,6 @@ def main(argv=None, callbacks=()) -> None:
         f"best val accuracy {best.get('eval_accuracy', float('nan')):.4f} at step {best.get('step')}; "
         f"{seen / result.metrics['train_runtime']:.1f} ex/s"
     )
-
-
-def _last_checkpoint(run_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
-
-
-def _has_checkpoint(run_dir: Path) -> bool:
-    return _last_checkpoint(run_dir) is not None
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 def lora_counts(name: str, lora: dict) -> dict:
     from peft import get_peft_model
 
-    model = modeling.load({"name": name, "quantization": NF4}).model
+    model = modeling.load({"name": name, "quantization": NF4}, dequantize_on_cpu=False).model  # 4-bit storage
     return modeling.parameter_counts(get_peft_model(model, training.lora_config(lora)))
 
 
@@ -84,3 +84,36 @@ def test_all_linear_targets_every_projection_of_tiny_llama():
     counts = lora_counts("tiny-llama", {"r": r, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
     shapes = [(h, h), (h, kv), (h, kv), (h, h), (h, inter), (h, inter), (inter, h)]  # q k v o gate up down
     assert counts["trainable_params"] == layers * sum(r * (i + o) for i, o in shapes)
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_cpu_dequantize_once_computes_what_the_4bit_layers_compute(dtype):
+    """The CPU path's frozen dequantized weights give the 4-bit layers' own logits, in plain Linear layers."""
+    import bitsandbytes as bnb
+    import torch
+
+    from nli import scoring
+
+    params = {"name": "tiny-llama", "device": "cpu", "compute_dtype": dtype, "quantization": NF4}
+    nf4, once = modeling.load(params, dequantize_on_cpu=False), modeling.load(params)
+    four_bit = [name for name, m in nf4.model.named_modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for m in nf4.model.modules():  # the reference: dequantize + matmul (not bnb's repacked CPU inference kernel)
+        if isinstance(m, bnb.nn.Linear4bit):
+            m.support_avx512bf16_for_cpu = False
+    replaced = dict(once.model.named_modules())
+    assert four_bit and all(type(replaced[n]) is torch.nn.Linear for n in four_bit)
+    assert not any(replaced[n].weight.requires_grad for n in four_bit)
+    batch = scoring.collate([[5, 6, 7, 8, 9], [10, 11, 12]], 0)
+    with torch.inference_mode():
+        a, b = (scoring.answer_logits(m.model, batch) for m in (nf4, once))
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-2 if dtype == "bf16" else 1e-5)
+    assert "dequantized once on CPU" in once.info["quantization"]
+
+
+def test_auto_compute_dtype_uses_cpu_bf16_units_when_present(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(modeling, "cpu_has_bf16", lambda: True)
+    assert modeling.pick_dtype("auto", "cpu") == torch.bfloat16
+    monkeypatch.setattr(modeling, "cpu_has_bf16", lambda: False)
+    assert modeling.pick_dtype("auto", "cpu") == torch.float32

@@ -36,6 +36,8 @@ def trained(tmp_path_factory):
             str(tmp / "adapter"),
             "--metrics",
             str(tmp / "train.json"),
+            "--run-log",
+            str(tmp / "run.json"),
             "--live-dir",
             "",
             "--checkpoints",

@@ -35,6 +35,8 @@ def run(tmp_path, split_dir, params_file, name, callbacks=(), **overrides):
         str(out / "adapter"),
         "--metrics",
         str(out / "train.json"),
+        "--run-log",
+        str(out / "run.json"),
         "--live-dir",
         str(out / "live"),
         "--checkpoints",
@@ -44,6 +46,12 @@ def run(tmp_path, split_dir, params_file, name, callbacks=(), **overrides):
     return out
 
 
+def record(out: Path, metrics: str = "train.json", run_log: str = "run.json") -> dict:
+    """The stage's quality metrics, run info and cost, in one dict."""
+    log = json.loads((out / run_log).read_text())
+    return {**json.loads((out / metrics).read_text()), **log["info"], **log["cost"]}
+
+
 def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file):
     from peft import PeftModel
 
@@ -51,11 +59,15 @@ def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file
 
     out = run(tmp_path, split_dir, params_file, "a")
     assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in (out / "adapter").iterdir()}
-    m = json.loads((out / "train.json").read_text())
+    assert set(json.loads((out / "train.json").read_text())) == {
+        "best_val_accuracy",
+        "best_val_loss",
+        "trainable_params",
+    }  # quality only: diffable
+    m = record(out)
     for key in (
         "train_seconds",
         "examples_per_second",
-        "tokens_per_second",
         "total_params",
         "total_params_raw_numel",
         "trainable_params",
@@ -66,8 +78,7 @@ def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file
         "best_val_accuracy",
     ):
         assert key in m, key
-    assert m["steps"] == 6 and m["quantization"] == "nf4+double-quant"
-    assert m["total_params_raw_numel"] < m["total_params"]
+    assert m["steps"] == 6 and m["quantization"].startswith("nf4+double-quant")
     base = modeling.load(tiny_params()["model"]).model
     model = PeftModel.from_pretrained(base, str(out / "adapter"))
     assert sum(p.numel() for n, p in model.named_parameters() if "lora_" in n) == m["trainable_params"]
@@ -100,14 +111,14 @@ def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, split_dir, p
     assert not (tmp_path / "resumed" / "adapter").exists()  # nothing half-written
     assert list((tmp_path / "ckpt").glob("train-*/checkpoint-2"))
     resumed = run(tmp_path, split_dir, params_file, "resumed")
-    m = json.loads((resumed / "train.json").read_text())
+    m = record(resumed)
     assert m["resumed_from_step"] == 2
     a = load_file(straight / "adapter" / "adapter_model.safetensors")
     b = load_file(resumed / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
-    s = json.loads((straight / "train.json").read_text())
+    s = record(straight)
     assert (m["best_step"], m["best_val_accuracy"]) == (s["best_step"], s["best_val_accuracy"])
 
 
@@ -132,6 +143,8 @@ def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
             str(tmp_path / "adapter"),
             "--metrics",
             str(tmp_path / "train.json"),
+            "--run-log",
+            str(tmp_path / "run.json"),
             "--live-dir",
             str(tmp_path / "live"),
             "--checkpoints",
@@ -142,7 +155,7 @@ def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    m = json.loads((tmp_path / "train.json").read_text())
+    m = record(tmp_path)
     assert m["effective_batch_size"] == 16 and m["steps"] == 6 and m["examples_seen"] == 96  # 2 epochs of 48
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
 
@@ -170,6 +183,8 @@ def test_adapter_files_do_not_depend_on_the_hash_seed(tmp_path, split_dir, param
                 str(out),
                 "--metrics",
                 str(tmp_path / "m.json"),
+                "--run-log",
+                str(tmp_path / "run.json"),
                 "--live-dir",
                 "",
                 "--checkpoints",

@@ -60,3 +60,9 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_run_log(path: str | os.PathLike, info: dict, cost: dict) -> None:
+    """A stage's run info (strings) and cost (seconds, rates, memory): not DVC metrics, since they
+    change on every run while the quality metrics must not."""
+    write_json(path, {"info": info, "cost": cost})

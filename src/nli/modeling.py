@@ -75,12 +75,18 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
+def cpu_has_bf16() -> bool:
+    """bf16 matrix units (AVX512-BF16 or AMX): bf16 matmuls then run several times faster than fp32."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
 def pick_dtype(requested: str, device: str) -> torch.dtype:
-    """``auto``: bf16 on a GPU that has it (Phi-2 overflows in fp16 attention), else fp16; fp32 on CPU."""
+    """``auto``: bf16 where the hardware has it (GPU: fp16 overflows in Phi-2's attention; CPU: AMX or
+    AVX512-BF16), else fp16 on a GPU and fp32 on a CPU."""
     if requested == "auto":
         if device == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
     if requested not in DTYPES:
         raise UserError(f"params.yaml: model.compute_dtype = {requested!r}; use auto, bf16, fp16 or fp32")
     if requested == "fp16" and device == "cpu":
@@ -205,7 +211,9 @@ def resolve(name: str) -> str:
 class Loaded:
     model: torch.nn.Module
     tokenizer: object
-    info: dict
+    device: str
+    dtype: torch.dtype
+    info: dict  # strings for the run log: model, source, device, compute_dtype, quantization
 
 
 def quantization_config(quant: dict, dtype: torch.dtype):
@@ -221,8 +229,12 @@ def quantization_config(quant: dict, dtype: torch.dtype):
     )
 
 
-def load(model_params: dict) -> Loaded:
-    """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says."""
+def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
+    """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says.
+
+    On CPU the NF4 weights are dequantized once after quantization (``dequantize_frozen``): the same
+    NF4-rounded numbers the 4-bit layers would compute with, without dequantizing on every forward.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     name = model_params["name"]
@@ -250,6 +262,9 @@ def load(model_params: dict) -> Loaded:
         tokenizer.pad_token = tokenizer.eos_token  # Phi-2 and friends ship no pad token
     tokenizer.padding_side = "left"  # the answer position is then the last one in every row
     model.config.pad_token_id = tokenizer.pad_token_id
+    quantized = bool(quant.get("load_in_4bit"))
+    if quantized and device == "cpu" and dequantize_on_cpu:
+        dequantize_frozen(model, dtype)
     shown = source if not source.startswith(str(cache_dir())) else f"cache:{Path(source).name}"
     info = {
         "model": name,
@@ -258,11 +273,31 @@ def load(model_params: dict) -> Loaded:
         "compute_dtype": str(dtype).removeprefix("torch."),
         "quantization": (
             f"{quant.get('quant_type', 'nf4')}{'+double-quant' if quant.get('double_quant', True) else ''}"
-            if quant.get("load_in_4bit")
+            + (", dequantized once on CPU" if device == "cpu" and dequantize_on_cpu else "")
+            if quantized
             else "none"
         ),
     }
-    return Loaded(model, tokenizer, info)
+    return Loaded(model, tokenizer, device, dtype, info)
+
+
+def dequantize_frozen(model: torch.nn.Module, dtype: torch.dtype) -> None:
+    """Replace every 4-bit linear layer by a frozen ``nn.Linear`` holding its NF4-rounded weights.
+
+    bitsandbytes' CPU path dequantizes each layer on every forward (bench/cpu_bench.py measures the
+    cost); doing it once (transformers' own ``dequantize``) gives the same numbers, at the cost of the
+    weights' memory in ``dtype`` (270 MB for SmolLM2-135M in bf16).
+    """
+    from transformers.utils import logging
+
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # it warns that dequantized weights differ from the originals: intended here
+    try:
+        model.dequantize(dtype=dtype)
+    finally:
+        logging.set_verbosity(verbosity)
+    for param in model.parameters():
+        param.requires_grad_(False)
 
 
 def parameter_counts(model: torch.nn.Module) -> dict:
@@ -283,3 +318,23 @@ def parameter_counts(model: torch.nn.Module) -> dict:
         "trainable_params": trainable,
         "trainable_percent": round(100.0 * trainable / true, 4),
     }
+
+
+def load_adapter(model: torch.nn.Module, path: str | os.PathLike) -> torch.nn.Module:
+    """Wrap ``model`` with the PEFT adapter in the local folder ``path`` (never a hub lookup)."""
+    from peft import PeftModel
+
+    folder = Path(path)
+    if not (folder / "adapter_config.json").is_file():
+        raise UserError(
+            f"{folder}: no adapter here (adapter_config.json not found); train one with `dvc repro "
+            f"train` or pass the folder that the train stage wrote (models/adapter)"
+        )
+    try:
+        return PeftModel.from_pretrained(model, str(folder), local_files_only=True)
+    except RuntimeError as exc:  # a state dict of other shapes: trained for another base model
+        first = str(exc).strip().splitlines()[-1].strip()[:200]
+        raise UserError(
+            f"{folder}: the adapter does not fit model {model.config.name_or_path!r} ({first}); use "
+            f"the model.name it was trained with"
+        ) from None

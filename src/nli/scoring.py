@@ -9,10 +9,13 @@ formed from length-sorted prompts so little compute goes to padding.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from . import modeling, prompts
 
 
 def encode(tokenizer, prompts: list[str], max_length: int) -> list[list[int]]:
@@ -47,7 +50,13 @@ def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 @torch.inference_mode()
 def score(
-    model, tokenizer, encoded: list[list[int]], label_ids: list[int], batch_size: int, desc: str = "scoring"
+    model,
+    tokenizer,
+    encoded: list[list[int]],
+    label_ids: list[int],
+    batch_size: int,
+    desc: str = "scoring",
+    progress: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
     model.eval()
@@ -56,7 +65,7 @@ def score(
     batches = length_sorted_batches([len(s) for s in encoded], batch_size)
     label_index = torch.tensor(label_ids, device=device)
     start, tokens = time.perf_counter(), 0
-    with tqdm(total=len(encoded), desc=desc, unit="ex") as bar:
+    with tqdm(total=len(encoded), desc=desc, unit="ex", disable=not progress) as bar:
         for idx in batches:
             batch = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], tokenizer.pad_token_id).items()}
             logprobs = torch.log_softmax(answer_logits(model, batch), dim=-1)
@@ -69,3 +78,52 @@ def score(
         "examples_per_second": round(len(encoded) / seconds, 2),
         "tokens_per_second": round(tokens / seconds, 1),
     }
+
+
+def probabilities(logprobs: np.ndarray) -> np.ndarray:
+    """Distribution over the label tokens alone (softmax of their log-probabilities), per row."""
+    from scipy.special import softmax
+
+    return softmax(logprobs, axis=1)
+
+
+@dataclass
+class Classifier:
+    """A loaded model (+ optional adapter) that labels premise/hypothesis pairs; used by evaluate and predict."""
+
+    loaded: modeling.Loaded
+    model: torch.nn.Module
+    label_ids: list[int]
+    template: str
+    max_length: int
+    batch_size: int
+    prefix: str = ""
+
+    def encode(self, pairs: list[dict]) -> list[list[int]]:
+        texts = [prompts.format_prompt(self.template, p["premise"], p["hypothesis"], self.prefix) for p in pairs]
+        return encode(self.loaded.tokenizer, texts, self.max_length + self.prefix_tokens)
+
+    @property
+    def prefix_tokens(self) -> int:
+        return len(self.loaded.tokenizer.encode(self.prefix, add_special_tokens=False)) if self.prefix else 0
+
+    def score(self, pairs: list[dict], desc: str = "scoring", progress: bool = True) -> tuple[np.ndarray, dict]:
+        """Label log-probabilities (n, 3) in input order, and speed figures."""
+        return score(
+            self.model,
+            self.loaded.tokenizer,
+            self.encode(pairs),
+            self.label_ids,
+            self.batch_size,
+            desc=desc,
+            progress=progress,
+        )
+
+
+def load_classifier(params: dict, batch_size: int, adapter: str | None = None, prefix: str = "") -> Classifier:
+    """Load the model of ``params.model`` with the prompt of ``params.prompt`` and, if given, a PEFT adapter."""
+    template = prompts.check_template(params["prompt"]["template"])
+    loaded = modeling.load(params["model"])
+    label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
+    model = modeling.load_adapter(loaded.model, adapter) if adapter else loaded.model
+    return Classifier(loaded, model, label_ids, template, params["prompt"]["max_length"], batch_size, prefix)

@@ -10,7 +10,9 @@ state included), best-checkpoint selection on validation accuracy, and data-para
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -19,6 +21,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from . import scoring
+from .errors import UserError
 
 INPUT_KEYS = ("input_ids", "attention_mask", "position_ids")
 
@@ -167,7 +170,7 @@ def training_arguments(
         optim=p["optim"],
         activation_checkpointing=p["gradient_checkpointing"],
         activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
-        bf16=device == "cuda" and dtype == torch.bfloat16,
+        bf16=dtype == torch.bfloat16,  # autocast; on CPU too where it has bf16 units (modeling.pick_dtype)
         fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
         eval_strategy=per,
@@ -187,3 +190,66 @@ def training_arguments(
         dataloader_num_workers=0,
         save_only_model=False,
     )
+
+
+def fingerprint(params: dict, sections: list[str], paths: list[str]) -> str:
+    """Identify a training run by everything that shapes it, so a resume never mixes two runs."""
+    h = hashlib.sha256(json.dumps([params[s] for s in sections] + [params["seed"]], sort_keys=True).encode())
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def last_checkpoint(run_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+
+
+def add_lora(model, p_lora: dict, seed: int, model_name: str):
+    """Wrap the frozen base with fresh LoRA adapters, initialised from ``seed``."""
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)  # LoRA's initial weights come from the global RNG
+    try:
+        return get_peft_model(model, lora_config(p_lora, model))
+    except ValueError as exc:
+        raise UserError(
+            f"params.yaml: the lora section does not fit {model_name} ({exc}); check "
+            f"lora.target_modules and lora.top_layers against the model's modules"
+        ) from None
+
+
+def build_trainer(
+    model,
+    tokenizer,
+    p_train: dict,
+    seed: int,
+    device: str,
+    dtype: torch.dtype,
+    run_dir: Path,
+    train_ex: list[dict],
+    val_ex: list[dict],
+    label_ids: list[int],
+    callbacks=(),
+) -> LabelTokenTrainer:
+    batch = p_train["batch_size"] * p_train["grad_accum"]
+    steps = p_train["max_steps"] if p_train["max_steps"] > 0 else math.ceil(len(train_ex) / batch) * p_train["epochs"]
+    return LabelTokenTrainer(
+        model=model,
+        args=training_arguments(p_train, str(run_dir), seed, device, dtype, int(steps)),
+        train_dataset=train_ex,
+        eval_dataset=val_ex,
+        data_collator=make_collator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        compute_metrics=make_accuracy(label_ids),
+        label_token_ids=label_ids,
+        callbacks=list(callbacks),
+    )
+
+
+def best_eval(trainer) -> dict:
+    """The validation entry of the kept (best-accuracy) checkpoint: step, eval_accuracy, eval_loss."""
+    evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
+    return max(evals, key=lambda h: h["eval_accuracy"], default={})
