@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nli import config, data, io, metrics, modeling, prompts, scoring, training
+from nli import config, data, io, metrics, modeling, prompts, scoring, tracking, training
 from nli.errors import UserError, run_stage
 
 SECTIONS = ["model", "prompt", "train", "lora"]
@@ -102,15 +102,7 @@ def main(argv=None, callbacks=()) -> None:
         callbacks=list(callbacks),
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
-        from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
-
-        trainer.add_callback(
-            DVCLiveCallback(
-                live=Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=_has_checkpoint(run_dir)),
-                log_model=False,
-            )
-        )
+        trainer.add_callback(tracking.LiveCurves(args.live_dir, resume=_has_checkpoint(run_dir)))
 
     resume = _last_checkpoint(run_dir)
     if resume:
