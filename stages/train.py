@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nli import config, data, io, metrics, modeling, prompts, scoring, tracking, training
+from nli import card, config, data, io, metrics, modeling, prompts, scoring, tracking, training
 from nli.errors import UserError, run_stage
 
 SECTIONS = ["model", "prompt", "train", "lora"]
@@ -114,7 +114,7 @@ def main(argv=None, callbacks=()) -> None:
     state = trainer.state
     with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
-        training.canonicalize_adapter_config(tmp / "adapter_config.json")
+        card.canonicalize_adapter(tmp, params["model"]["name"])  # same bytes on every machine
     seen = round(len(train_ex) * state.epoch)  # examples trained on (epochs may be fractional)
     mean_tokens = float(np.mean([len(e["input_ids"]) for e in train_ex]))
     best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"], default={})
