@@ -5,12 +5,14 @@ Reads the baseline's and the fine-tuned model's test predictions and writes
   - reports/compare.md            the same for people, plus per-label, slices, reference rows and examples
   - plots/compare/slices.csv      before/after accuracy per non-empty slice (slice, n, stage, accuracy)
   - plots/compare/calibration.csv reliability-diagram bins (model, bin, n, confidence, accuracy)
+  - runs/compare.json             run cost (seconds; --run-log, not a DVC output: it changes every run)
 Params: compare.examples_per_group, compare.bootstrap_samples and the top-level seed.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from nli import compare, config, io, predictions, report
@@ -26,11 +28,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=Path("reports/compare.md"))
     parser.add_argument("--slices-plot", type=Path, default=Path("plots/compare/slices.csv"))
     parser.add_argument("--calibration-plot", type=Path, default=Path("plots/compare/calibration.csv"))
+    parser.add_argument("--run-log", type=Path, default=None, help="run cost file (not a DVC output)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    start = time.perf_counter()
     params = config.load(args.params, ["compare"])
 
     baseline = predictions.load_predictions(args.baseline)
@@ -50,6 +54,9 @@ def main() -> None:
     io.write_text(args.slices_plot, compare.slice_plot_rows(result).to_csv(index=False, lineterminator="\n"))
     io.write_text(args.calibration_plot, compare.calibration_plot_rows(result).to_csv(index=False, lineterminator="\n"))
 
+    if args.run_log:
+        seconds = round(time.perf_counter() - start, 2)
+        io.write_run_log(args.run_log, info={"examples": str(result.n)}, cost={"seconds": seconds})
     o, cal = result.overall, result.calibration
     low, high = o["delta_ci95"]
     print(

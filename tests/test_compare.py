@@ -379,6 +379,8 @@ def run_stage(tmp: Path, baseline: list[dict], finetuned: list[dict]) -> subproc
             str(tmp / "plots/compare/slices.csv"),
             "--calibration-plot",
             str(tmp / "plots/compare/calibration.csv"),
+            "--run-log",
+            str(tmp / "runs/compare.json"),
         ],
         cwd=REPO,
         capture_output=True,
@@ -431,6 +433,8 @@ def test_stage_writes_all_outputs(tmp_path):
     assert "0.600 / 0.200 / 0.200" in report  # all three probabilities of an example
     assert "## Calibration" in report
 
+    run_log = json.loads((tmp_path / "runs/compare.json").read_text())
+    assert set(run_log) == {"info", "cost"} and run_log["cost"]["seconds"] >= 0
     assert not list(tmp_path.rglob("*.tmp"))
 
 
