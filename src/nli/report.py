@@ -93,7 +93,7 @@ def _calibration(result: Comparison) -> list[str]:
 
 def _slices(result: Comparison) -> list[str]:
     shown = {name: ch for name, ch in result.slices.items() if ch["n"]}
-    empty = sorted(set(result.slices) - set(shown))
+    empty = [name for name, ch in result.slices.items() if not ch["n"]]  # registry order
     lines = [
         "## Slices",
         "",
