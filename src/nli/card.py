@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .labels import LABELS
+from .modeling import HUB_ALIASES
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-HUB_ALIASES = {"phi-2": "microsoft/phi-2"}  # same as nli.modeling.HUB_ALIASES (kept torch-free here)
 
 
 def base_model_id(name: str) -> str:
