@@ -38,11 +38,6 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8", newline="")
 
 
-def write_run_log(path: str | os.PathLike, info: dict[str, str], cost: dict[str, float]) -> None:
-    """A stage's run log (not a DVC metric): strings in ``info``, numbers in ``cost``."""
-    write_json(path, {"info": info, "cost": cost})
-
-
 def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         for row in rows:
@@ -71,3 +66,9 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_run_log(path: str | os.PathLike, info: dict, cost: dict) -> None:
+    """A stage's run info (strings) and cost (seconds, rates, memory): not DVC metrics, since they
+    change on every run while the quality metrics must not."""
+    write_json(path, {"info": info, "cost": cost})
