@@ -133,11 +133,16 @@ def test_bootstrap_matches_resampling_row_indices():
     assert high == pytest.approx(naive[1], abs=0.01)
 
 
-def test_wilson_matches_statsmodels_and_handles_extremes():
-    from statsmodels.stats.proportion import proportion_confint
+def test_wilson_matches_the_formula_and_handles_extremes():
+    from scipy.stats import norm
 
+    z = norm.ppf(0.975)
     for k, n in [(7, 10), (0, 14), (14, 14), (130, 200)]:
-        assert stats.wilson(k, n) == pytest.approx(proportion_confint(k, n, method="wilson"), abs=1e-9)
+        p = k / n
+        center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+        assert stats.wilson(k, n) == pytest.approx((center - half, center + half), abs=1e-9)
+    assert stats.wilson(7, 10) == pytest.approx((0.3968, 0.8922), abs=1e-4)  # textbook value
     assert stats.wilson(0, 0) is None
 
 
