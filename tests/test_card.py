@@ -87,7 +87,8 @@ def test_card_holds_prompt_verbalizers_data_metrics_and_loading():
     assert "1800 training, 100 validation" in text and "500 test pairs" in text
     assert "| accuracy | 67.6% |" in text
     assert "+32.4 pp (95% CI +28.0 pp to +37.0 pp; McNemar p = 1.2e-30)" in text
-    assert "0.301 → 0.072" in text
+    assert "| ECE (zero-shot → fine-tuned) | 0.301 → 0.072 |" in text and "| Brier score" in text
+    assert "from SNLI's validation split" in text  # data.source: dvc
     assert "modeling.load(" in text  # no hub id for the embedded model: load it through the library
     hub = card.render(params("phi-2"), DATA, FINETUNED, COMPARE)
     assert 'AutoModelForCausalLM.from_pretrained("microsoft/phi-2")' in hub

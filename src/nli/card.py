@@ -45,12 +45,12 @@ def _split_size(value: Any) -> Any:
     return value.get("n") if isinstance(value, dict) else value
 
 
-def _fmt(value: Any, pct: bool = False, signed: bool = False) -> str:
+def _fmt(value: Any, pct: bool = False, signed: bool = False, decimals: int | None = None) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "n/a"
     if pct:
         return f"{100 * value:+.1f} pp" if signed else f"{100 * value:.1f}%"
-    return f"{value:.3g}"
+    return f"{value:.{decimals}f}" if decimals is not None else f"{value:.3g}"
 
 
 def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: bool = False) -> str:
@@ -60,6 +60,11 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
     quant = model.get("quantization") or {}
     on_hub = "/" in base and not base.startswith((".", "/"))
     sizes = {split: _split_size(data.get(split)) for split in ("train", "val", "test")}
+    origin = (
+        "train and validation pairs from SNLI's train and validation splits, test pairs from its test split"
+        if (params.get("data") or {}).get("source") == "hub"
+        else "train and validation pairs from SNLI's validation split, test pairs from its test split"
+    )
     layers = f" in the top {lora['top_layers']} layers" if lora.get("top_layers") else ""
     what = "merged model (base + adapter folded in)" if merged else "LoRA adapter"
     front = {
@@ -98,8 +103,7 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
         "## Data",
         "",
         f"SNLI (`stanfordnlp/snli`): {sizes['train']} training, {sizes['val']} validation (picks the kept "
-        f"checkpoint) and {sizes['test']} test pairs, drawn with seed {params.get('seed')}; train and validation "
-        "from SNLI's validation split, test from its test split.",
+        f"checkpoint) and {sizes['test']} test pairs, drawn with seed {params.get('seed')}; {origin}.",
         "",
         "## Training",
         "",
@@ -114,13 +118,15 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
         "| metric | value |",
         "|---|---|",
         f"| accuracy | {_fmt(finetuned.get('accuracy'), pct=True)} |",
-        f"| macro-F1 | {_fmt(finetuned.get('macro_f1'))} |",
+        f"| macro-F1 | {_fmt(finetuned.get('macro_f1'), decimals=3)} |",
         f"| accuracy change vs the zero-shot base | {_fmt(compare.get('accuracy_delta'), pct=True, signed=True)} "
         f"(95% CI {_fmt(compare.get('delta_ci_low'), pct=True, signed=True)} to "
         f"{_fmt(compare.get('delta_ci_high'), pct=True, signed=True)}; McNemar p = {_fmt(compare.get('mcnemar_p'))}) |",
-        f"| ECE (before → after) | {_fmt(compare.get('ece_before'))} → {_fmt(compare.get('ece_after'))} |",
-        f"| NLL of the gold label (before → after) | {_fmt(compare.get('nll_before'))} → "
-        f"{_fmt(compare.get('nll_after'))} |",
+        *(
+            f"| {name} (zero-shot → fine-tuned) | {_fmt(compare.get(f'{key}_before'), decimals=3)} → "
+            f"{_fmt(compare.get(f'{key}_after'), decimals=3)} |"
+            for key, name in (("ece", "ECE"), ("brier", "Brier score"), ("nll", "NLL of the gold label"))
+        ),
         "",
         "## How to load it",
         "",
