@@ -11,7 +11,7 @@ its tokenizer: load it with `AutoModelForCausalLM.from_pretrained("merged/")`, o
 
 import argparse
 
-from nli import config, io, modeling
+from nli import card, config, io, modeling
 from nli.errors import run_stage
 
 
@@ -29,6 +29,7 @@ def main() -> None:
     with io.atomic_dir(args.out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)
+        card.write(tmp, params, merged=True)  # the package stage's model card, for the merged model
     print(f"merged {args.adapter} into {params['model']['name']} -> {args.out}")
 
 

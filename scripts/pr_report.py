@@ -1,28 +1,49 @@
 #!/usr/bin/env python
-"""Write a Markdown review report for a change: metrics, params and plots diffs vs a base rev.
+"""Write a Markdown review comment for a change, leading with the answer: did accuracy move?
 
 Usage (from the repo root):
-    python scripts/pr_report.py --base origin/main --out reports/pr.md --plots-dir reports/pr_plots
+    python scripts/pr_report.py --base origin/main --out reports/pr.md
 
-The workspace (after `dvc repro` / `dvc exp run`) is compared against the base git revision.
-DVC is invoked as `<this python> -m dvc` so the report always uses the same environment.
+First line: accuracy before -> after (zero-shot baseline -> fine-tuned), the difference with its
+95% CI, McNemar p and fixed/broken counts, for the workspace and the base revision. Then the params
+that changed, the quality metrics that changed, run-cost ratios from runs/*.json, and the curves
+and confusion matrices as content GitHub renders in a comment (mermaid charts, tables). With no
+metric or param change the report is one line saying so. DVC runs as `<this python> -m dvc`.
 Exit codes: 0 on success, 2 on any DVC/git/IO error (one-line message on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io as textio
 import json
-import os
 import subprocess
 import sys
-import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from nli import io, markdown
+from nli.labels import LABELS
+
 MAX_CELL_CHARS = 80
+MAX_POINTS = 40
 NO_VALUE = "—"
+COLORS = ("#9e9e9e", "#1f77b4")  # base (grey), workspace (blue)
+HEADLINE = {  # (metrics file, key) read for the first line
+    "before": ("metrics/baseline.json", "accuracy"),
+    "after": ("metrics/finetuned.json", "accuracy"),
+    "delta": ("metrics/compare.json", "accuracy_delta"),
+    "low": ("metrics/compare.json", "delta_ci_low"),
+    "high": ("metrics/compare.json", "delta_ci_high"),
+    "p": ("metrics/compare.json", "mcnemar_p"),
+    "fixed": ("metrics/compare.json", "fixed"),
+    "broken": ("metrics/compare.json", "broken"),
+}
 
 
 class ReportError(Exception):
@@ -31,7 +52,7 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class DiffRow:
-    """One changed (or unchanged) key of a metrics or params file."""
+    """One key of a metrics or params file at the base revision (old) and in the workspace (new)."""
 
     path: str
     key: str
@@ -46,15 +67,6 @@ class DiffRow:
 # --------------------------------------------------------------------------- commands
 
 
-def _error_line(stderr: str) -> str:
-    """Pick the most useful single line from a tool's stderr."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith("ERROR:"):
-            return line.removeprefix("ERROR:").strip()
-    return lines[-1] if lines else "unknown error"
-
-
 def run_command(argv: list[str], what: str) -> str:
     """Run a command, return its stdout; raise ReportError with a one-line reason on failure."""
     try:
@@ -62,16 +74,15 @@ def run_command(argv: list[str], what: str) -> str:
     except OSError as exc:
         raise ReportError(f"{what}: cannot run {argv[0]!r}: {exc.strerror}") from exc
     if proc.returncode != 0:
-        raise ReportError(f"{what} failed: {_error_line(proc.stderr)}")
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+        reason = errors[0] if errors else lines[-1] if lines else "unknown error"
+        raise ReportError(f"{what} failed: {reason}")
     return proc.stdout
 
 
-def run_dvc(*args: str) -> str:
-    return run_command([sys.executable, "-m", "dvc", *args], "dvc " + " ".join(args[:2]))
-
-
 def dvc_json(*args: str) -> dict[str, Any]:
-    out = run_dvc(*args, "--json")
+    out = run_command([sys.executable, "-m", "dvc", *args, "--json"], "dvc " + " ".join(args[:2]))
     try:
         return json.loads(out or "{}")
     except json.JSONDecodeError as exc:
@@ -79,31 +90,30 @@ def dvc_json(*args: str) -> dict[str, Any]:
 
 
 def git_rev_exists(rev: str) -> bool:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.returncode == 0
+    argv = ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]
+    return subprocess.run(argv, capture_output=True, check=False).returncode == 0
 
 
 def short_sha(rev: str) -> str:
     return run_command(["git", "rev-parse", "--short", f"{rev}^{{commit}}"], "git rev-parse").strip()
 
 
-def check_repo(base: str) -> None:
-    """Fail early, with a clear message, outside a DVC repo or for an unknown base rev."""
-    run_dvc("root")
-    if not git_rev_exists(base):
-        raise ReportError(f"unknown base revision {base!r} (try `git fetch` or pass --base)")
+def read_file(rev: str | None, path: str) -> str | None:
+    """A git-tracked file at ``rev``, or in the workspace (rev None); None when absent."""
+    if rev is None:
+        return Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+    proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
+    return proc.stdout if proc.returncode == 0 else None
 
 
-def default_base() -> str:
-    return "origin/main" if git_rev_exists("origin/main") else "main"
+def git_files(rev: str | None, folder: str) -> list[str]:
+    if rev is None:
+        return sorted(str(p) for p in Path(folder).glob("*.json"))
+    out = run_command(["git", "ls-tree", "--name-only", rev, f"{folder}/"], "git ls-tree")
+    return sorted(line for line in out.splitlines() if line.endswith(".json"))
 
 
-# --------------------------------------------------------------------------- diff parsing
+# --------------------------------------------------------------------------- diffs
 
 
 def flatten_diff(path: str, entries: dict[str, Any], prefix: str = "") -> list[DiffRow]:
@@ -123,147 +133,192 @@ def diff_rows(diff: dict[str, Any]) -> list[DiffRow]:
     return sorted(rows, key=lambda row: (row.path, row.key))
 
 
-# --------------------------------------------------------------------------- formatting
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def format_value(value: Any) -> str:
+def fmt(value: Any) -> str:
     if value is None:
         return NO_VALUE
     if is_number(value):
         return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        text = json.dumps(value, separators=(",", ":"), default=str)
-    else:
-        text = str(value)
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 1] + "…"
-    return text.replace("|", "\\|").replace("\n", " ")
+    return json.dumps(value, separators=(", ", ": ")) if isinstance(value, (list, dict)) else str(value)
 
 
-def format_change(row: DiffRow) -> str:
-    if row.old is None and row.new is not None:
-        return "new"
-    if row.new is None and row.old is not None:
-        return "removed"
+def change(row: DiffRow) -> str:
     if not row.changed:
         return NO_VALUE
+    if row.old is None:
+        return "new"
+    if row.new is None:
+        return "removed"
     if is_number(row.old) and is_number(row.new):
         return f"{row.new - row.old:+.4g}"
     return "changed"
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    return lines
-
-
-def metrics_table(rows: list[DiffRow]) -> list[str]:
-    cells = [[f"`{r.path}`", f"`{r.key}`", format_value(r.old), format_value(r.new), format_change(r)] for r in rows]
-    return markdown_table(["File", "Metric", "Base", "New", "Change"], cells)
-
-
-def params_table(rows: list[DiffRow]) -> list[str]:
-    cells = [[f"`{r.path}`", f"`{r.key}`", format_value(r.old), format_value(r.new)] for r in rows]
-    return markdown_table(["File", "Param", "Base", "New"], cells)
-
-
-def details(summary: str, body: list[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>"]
-
-
 # --------------------------------------------------------------------------- sections
 
 
-def metrics_section(base: str) -> list[str]:
-    rows = diff_rows(dvc_json("metrics", "diff", base, "--all"))
-    changed = [r for r in rows if r.changed]
-    unchanged = [r for r in rows if not r.changed]
-    lines = ["## Metrics", ""]
-    if not rows:
-        return [*lines, "No metrics found (no `metrics` in `dvc.yaml`?)."]
-    lines += metrics_table(changed) if changed else ["No metric changes."]
-    if unchanged:
-        lines += ["", *details(f"Unchanged metrics ({len(unchanged)})", metrics_table(unchanged))]
+def headline(rows: list[DiffRow], side: str) -> str:
+    """'33.4% → 67.6% (Δ +34.2 pp, 95% CI [+29.0, +39.4]; McNemar p = 1.2e-30; 190 fixed / 28 broken)'."""
+    index = {(r.path, r.key): getattr(r, side) for r in rows}
+    v = {name: index.get(where) for name, where in HEADLINE.items()}
+    if not is_number(v["before"]) or not is_number(v["after"]):
+        return "no accuracy metrics"
+    text = f"{100 * v['before']:.1f}% → {100 * v['after']:.1f}%"
+    extra = []
+    if is_number(v["delta"]):
+        ci = f", 95% CI [{100 * v['low']:+.1f}, {100 * v['high']:+.1f}]" if is_number(v["low"]) else ""
+        extra.append(f"Δ {100 * v['delta']:+.1f} pp{ci}")
+    if is_number(v["p"]):
+        extra.append(f"McNemar p = {v['p']:.2g}")
+    if is_number(v["fixed"]):
+        extra.append(f"{v['fixed']} fixed / {v['broken']} broken")
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def metrics_section(rows: list[DiffRow]) -> list[str]:
+    changed, same = [r for r in rows if r.changed], [r for r in rows if not r.changed]
+
+    def table(subset: list[DiffRow]) -> str:
+        cells = [[f"`{r.path}`", f"`{r.key}`", fmt(r.old), fmt(r.new), change(r)] for r in subset]
+        return markdown.table(["File", "Metric", "Base", "New", "Change"], cells, max_chars=MAX_CELL_CHARS)
+
+    lines = ["## Metrics", "", table(changed) if changed else "No metric changes."]
+    if same:
+        lines += ["", "<details>", f"<summary>Unchanged metrics ({len(same)})</summary>", "", table(same), "</details>"]
     return lines
 
 
-def params_section(base: str) -> list[str]:
-    rows = diff_rows(dvc_json("params", "diff", base))
-    lines = ["## Params", ""]
-    return lines + (params_table(rows) if rows else ["No param changes."])
+def params_section(rows: list[DiffRow]) -> list[str]:
+    cells = [[f"`{r.path}`", f"`{r.key}`", fmt(r.old), fmt(r.new)] for r in rows]
+    body = markdown.table(["File", "Param", "Base", "New"], cells, max_chars=MAX_CELL_CHARS)
+    return ["## Params changed", "", body if rows else "No param changes."]
 
 
-def render_plots(base: str, plots_dir: Path) -> Path | None:
-    """Render `dvc plots diff` into plots_dir; return index.html, or None if nothing was plotted."""
-    plots_dir.mkdir(parents=True, exist_ok=True)  # dvc creates only the last path component
-    index = plots_dir / "index.html"
-    index.unlink(missing_ok=True)  # never link a stale page from an earlier run
-    run_dvc("plots", "diff", base, "--out", str(plots_dir))
-    return index if index.is_file() else None
+def run_costs(rev: str | None) -> dict[str, dict[str, float]]:
+    """Stage -> cost numbers from runs/<stage>.json (not DVC-tracked: git at ``rev``, or the workspace)."""
+    costs = {}
+    for path in git_files(rev, "runs"):
+        try:
+            cost = json.loads(read_file(rev, path) or "{}").get("cost", {})
+        except json.JSONDecodeError:
+            continue
+        costs[Path(path).stem] = {k: v for k, v in cost.items() if is_number(v)}
+    return costs
 
 
-def plots_section(base: str, plots_dir: Path, out: Path) -> list[str]:
-    lines = ["## Plots", ""]
-    try:
-        index = render_plots(base, plots_dir)
-    except ReportError as exc:
-        return [*lines, f"DVC could not render the plots: {exc}"]
-    if index is None:
-        return [*lines, "No plots to compare (DVC found no plots in `dvc.yaml`)."]
-    link = os.path.relpath(index.resolve(), out.resolve().parent)
-    return [*lines, f"Base vs. workspace plots: [{plots_dir}/index.html]({Path(link).as_posix()})"]
+def cost_section(base: str) -> list[str]:
+    old, new = run_costs(base), run_costs(None)
+    rows = []
+    for stage in sorted(set(old) | set(new)):
+        for key in sorted(set(old.get(stage, {})) | set(new.get(stage, {}))):
+            a, b = old.get(stage, {}).get(key), new.get(stage, {}).get(key)
+            ratio = f"{b / a:.2f}x" if is_number(a) and is_number(b) and a else NO_VALUE
+            rows.append([stage, key, fmt(a), fmt(b), ratio])
+    lines = ["## Cost (runs/*.json, new / base)", ""]
+    if not rows:
+        return [*lines, "No run logs (runs/*.json) at either revision."]
+    seconds = [f"{r[0]} {r[4]}" for r in rows if r[1] == "seconds" and r[4] != NO_VALUE]
+    summary = [f"Time: {', '.join(seconds)}.", ""] if seconds else []
+    return [*lines, *summary, markdown.table(["stage", "cost", "base", "new", "ratio"], rows)]
 
 
-def build_report(base: str, plots_dir: Path, out: Path) -> str:
-    head = short_sha("HEAD") if git_rev_exists("HEAD") else "workspace"
+def read_table(text: str | None, path: str) -> list[dict[str, str]]:
+    if not text:
+        return []
+    return list(csv.DictReader(textio.StringIO(text), delimiter="\t" if path.endswith(".tsv") else ","))
+
+
+def plots_section(base: str, plots_dir: Path | None) -> list[str]:
+    plots = (yaml.safe_load(read_file(None, "dvc.yaml") or "{}") or {}).get("plots") or []
+    parts = []
+    for entry in plots:
+        ((name, spec),) = entry.items() if isinstance(entry, dict) else [(entry, {})]
+        spec = spec or {}
+        x, ys = spec.get("x"), spec.get("y")
+        if not isinstance(ys, dict) or not x:
+            continue
+        if spec.get("template", "").startswith("confusion"):
+            parts += confusion_tables(base, spec.get("title", name), x, ys)
+            continue
+        if len(ys) != 1 or spec.get("template", "linear") != "linear":
+            continue
+        ((path, y),) = ys.items()
+        series = {}
+        for label, rev in ((f"`{base}`", base), ("workspace", None)):
+            rows = read_table(read_file(rev, path), path)
+            points = {float(r[x]): float(r[y]) for r in rows if r.get(x) and r.get(y)}
+            if points:
+                series[label] = points
+        if series:
+            caption = " and ".join(f"{c} = {s}" for c, s in zip(("grey", "blue")[-len(series) :], series, strict=True))
+            title = spec.get("title", name)
+            chart = markdown.xychart(title, y, series, COLORS[-len(series) :], MAX_POINTS)
+            parts += ["", f"**{title}** ({caption})", "", *chart]
+    where = f"`dvc plots diff {base}` (renders offline)"
+    if plots_dir is not None:
+        try:
+            plots_dir.mkdir(parents=True, exist_ok=True)  # dvc creates only the last path component
+            run_command([sys.executable, "-m", "dvc", "plots", "diff", base, "--out", str(plots_dir)], "dvc plots diff")
+            where = f"`{plots_dir}/index.html` (from `dvc plots diff {base}`; renders offline)"
+        except ReportError as exc:
+            where += f"; rendering them here failed: {exc}"
+    return ["## Plots", "", f"All plots, interactive: {where}.", *parts]
+
+
+def confusion_tables(base: str, title: str, x: str, ys: dict[str, str]) -> list[str]:
+    parts = ["", f"**{title}** (rows: gold, columns: predicted; counts as base → new where they differ)"]
+    for path, y in ys.items():
+        old = Counter((r[y], r[x]) for r in read_table(read_file(base, path), path))
+        new = Counter((r[y], r[x]) for r in read_table(read_file(None, path), path))
+        if not old and not new:
+            continue
+
+        cells = {k: str(new[k]) if old[k] == new[k] else f"{old[k]} → {new[k]}" for k in old.keys() | new.keys()}
+        rows = [[gold, *(cells.get((gold, pred), "0") for pred in LABELS)] for gold in LABELS]
+        parts += ["", f"`{path}`", "", markdown.table(["gold ↓ predicted →", *LABELS], rows)]
+    return parts
+
+
+def build_report(base: str, plots_dir: Path | None = None) -> str:
+    base_name = f"`{base}` ({short_sha(base)})"
+    metrics = diff_rows(dvc_json("metrics", "diff", base, "--all"))
+    params = diff_rows(dvc_json("params", "diff", base))
+    now, then = headline(metrics, "new"), headline(metrics, "old")
+    if not params and not any(r.changed for r in metrics):
+        return f"**No change vs {base_name}**: all {len(metrics)} metrics and all params identical; accuracy {now}.\n"
     lines = [
-        f"# DVC review: `{base}` ({short_sha(base)}) → workspace (HEAD {head})",
+        f"**Accuracy {now}**; base {base_name}: {then}.",
         "",
-        *metrics_section(base),
+        f"Workspace (HEAD {short_sha('HEAD') if git_rev_exists('HEAD') else 'none'}) against {base_name}. "
+        "Accuracy: zero-shot baseline → fine-tuned on the test set; Δ = fine-tuned − baseline.",
         "",
-        *params_section(base),
+        *params_section(params),
         "",
-        *plots_section(base, plots_dir, out),
+        *metrics_section(metrics),
+        "",
+        *cost_section(base),
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *plots_section(base, plots_dir)]) + "\n"
 
 
-# --------------------------------------------------------------------------- output & CLI
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", help="git revision to compare against (default: origin/main, else main)")
-    parser.add_argument("--out", type=Path, default=Path("reports/pr.md"), help="markdown output file")
-    parser.add_argument("--plots-dir", type=Path, default=Path("reports/pr_plots"), help="rendered plots dir")
-    return parser.parse_args(argv)
+# --------------------------------------------------------------------------- CLI
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", help="git revision to compare against (default: origin/main, else main)")
+    parser.add_argument("--out", type=Path, default=Path("reports/pr.md"), help="markdown output file")
+    parser.add_argument("--plots-dir", type=Path, help="also render `dvc plots diff` (offline HTML) here")
+    args = parser.parse_args(argv)
     try:
-        base = args.base or default_base()
-        check_repo(base)
-        write_atomic(args.out, build_report(base, args.plots_dir, args.out))
+        base = args.base or ("origin/main" if git_rev_exists("origin/main") else "main")
+        run_command([sys.executable, "-m", "dvc", "root"], "dvc root")
+        if not git_rev_exists(base):
+            raise ReportError(f"unknown base revision {base!r} (try `git fetch` or pass --base)")
+        io.write_text(args.out, build_report(base, args.plots_dir))
     except (ReportError, OSError) as exc:
         print(f"pr_report: error: {exc}", file=sys.stderr)
         return 2

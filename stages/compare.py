@@ -1,18 +1,21 @@
 """Stage `compare`: where does fine-tuning fix, keep or break the baseline's answers?
 
 Reads the baseline's and the fine-tuned model's test predictions and writes
-  - metrics/compare.json   accuracy change with bootstrap CI, McNemar p, 2x2 counts, per-label and per-slice numbers
-  - reports/compare.md     the same for people, plus prediction tables and example failures
-  - plots/compare/slices.csv   before/after accuracy per slice (slice, n, stage, accuracy)
+  - metrics/compare.json          accuracy change with bootstrap CI, McNemar p, fixed/broken, calibration
+  - reports/compare.md            the same for people, plus per-label, slices, reference rows and examples
+  - plots/compare/slices.csv      before/after accuracy per non-empty slice (slice, n, stage, accuracy)
+  - plots/compare/calibration.csv reliability-diagram bins (model, bin, n, confidence, accuracy)
+  - runs/compare.json             run cost (seconds; --run-log, not a DVC output: it changes every run)
 Params: compare.examples_per_group, compare.bootstrap_samples and the top-level seed.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
-from nli import compare, config
+from nli import compare, config, io, predictions, report
 from nli.errors import run_stage
 
 
@@ -23,17 +26,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--metrics", type=Path, default=Path("metrics/compare.json"))
     parser.add_argument("--report", type=Path, default=Path("reports/compare.md"))
-    parser.add_argument("--plots-dir", type=Path, default=Path("plots/compare"))
+    parser.add_argument("--slices-plot", type=Path, default=Path("plots/compare/slices.csv"))
+    parser.add_argument("--calibration-plot", type=Path, default=Path("plots/compare/calibration.csv"))
+    parser.add_argument("--run-log", type=Path, default=None, help="run cost file (not a DVC output)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    start = time.perf_counter()
     params = config.load(args.params, ["compare"])
 
-    baseline = compare.load_predictions(args.baseline)
-    finetuned = compare.load_predictions(args.finetuned)
-    compare.check_paired(baseline, finetuned, args.baseline, args.finetuned)
+    baseline = predictions.load_predictions(args.baseline)
+    finetuned = predictions.load_predictions(args.finetuned)
+    predictions.check_paired(baseline, finetuned, args.baseline, args.finetuned)
 
     result = compare.compare_predictions(
         baseline,
@@ -43,15 +49,20 @@ def main() -> None:
         seed=params["seed"],
     )
 
-    compare.write_json_atomic(args.metrics, compare.metrics_dict(result))
-    compare.write_text_atomic(args.report, compare.render_report(result))
-    compare.write_csv_atomic(args.plots_dir / "slices.csv", compare.slice_plot_rows(result))
+    io.write_json(args.metrics, compare.metrics_dict(result))
+    io.write_text(args.report, report.render(result))
+    io.write_text(args.slices_plot, compare.slice_plot_rows(result).to_csv(index=False, lineterminator="\n"))
+    io.write_text(args.calibration_plot, compare.calibration_plot_rows(result).to_csv(index=False, lineterminator="\n"))
 
-    delta, (low, high) = result.overall["delta"], result.overall["delta_ci95"]
+    if args.run_log:
+        seconds = round(time.perf_counter() - start, 2)
+        io.write_run_log(args.run_log, info={"examples": str(result.n)}, cost={"seconds": seconds})
+    o, cal = result.overall, result.calibration
+    low, high = o["delta_ci95"]
     print(
-        f"compare: n={result.n} accuracy {result.overall['accuracy_before']:.4f} -> "
-        f"{result.overall['accuracy_after']:.4f} (delta {delta:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], "
-        f"McNemar p={result.mcnemar_p:.3g})"
+        f"compare: n={result.n} accuracy {o['accuracy_before']:.4f} -> {o['accuracy_after']:.4f} "
+        f"(delta {o['delta']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], McNemar p={result.mcnemar_p:.3g}); "
+        f"ECE {cal['baseline']['ece']:.3f} -> {cal['finetuned']['ece']:.3f}"
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from nli import config, data, io, metrics, prompts, scoring
 from nli.errors import UserError, run_stage
-from nli.prompts import LABELS
+from nli.labels import LABELS, PREDICTION_COLUMNS
 
 
 def main() -> None:

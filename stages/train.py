@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from nli import config, data, io, metrics, modeling, scoring, training
+from nli import card, config, data, io, metrics, modeling, scoring, tracking, training
 from nli.errors import run_stage
 
 SECTIONS = ["model", "prompt", "train", "lora"]
@@ -60,11 +60,7 @@ def main(argv=None, callbacks=()) -> None:
         callbacks,
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
-        from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
-
-        live = Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=resume is not None)
-        trainer.add_callback(DVCLiveCallback(live=live, log_model=False))
+        trainer.add_callback(tracking.LiveCurves(args.live_dir, resume=resume is not None))
     if resume:
         print(f"resuming from {resume}")
     result = trainer.train(resume_from_checkpoint=resume)
@@ -73,7 +69,7 @@ def main(argv=None, callbacks=()) -> None:
 
     with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
-        training.canonicalize_adapter_config(tmp / "adapter_config.json")
+        card.canonicalize_adapter(tmp, params["model"]["name"])
     best = training.best_eval(trainer)
     io.write_json(
         args.metrics,

@@ -63,6 +63,14 @@ def metrics(repo: Path) -> dict:
     return {p.name: p.read_bytes() for p in sorted((repo / "metrics").glob("*.json"))}
 
 
+def declared_bytes(repo: Path) -> dict[str, bytes]:
+    """Every file under the plots, reports and model outputs (not metrics: their timings move)."""
+    folders = ("plots", "reports", "models/adapter", "models/snli-nli-adapter")
+    return {
+        str(p.relative_to(repo)): p.read_bytes() for f in folders for p in sorted((repo / f).rglob("*")) if p.is_file()
+    }
+
+
 def test_repro_is_complete_idempotent_and_deterministic(repo):
     sh(repo, "dvc", "repro")
     assert set(metrics(repo)) == {"data.json", "baseline.json", "train.json", "finetuned.json", "compare.json"}
@@ -71,8 +79,14 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
     assert "up to date" in sh(repo, "dvc", "status")
     assert "didn't change, skipping" in sh(repo, "dvc", "repro") and "Running stage" not in sh(repo, "dvc", "repro")
     first = metrics(repo), (repo / "outputs/predictions/finetuned.csv").read_bytes()
+    outputs = declared_bytes(repo)
+    assert "models/snli-nli-adapter/README.md" in outputs and "plots/train/plots/metrics/eval/accuracy.tsv" in outputs
     sh(repo, "dvc", "repro", "-f")
     assert (metrics(repo), (repo / "outputs/predictions/finetuned.csv").read_bytes()) == first
+    assert declared_bytes(repo) == outputs  # plots, report, adapter and its card: byte for byte
+    assert json.loads((repo / "models/adapter/adapter_config.json").read_text())["base_model_name_or_path"] == (
+        "tiny-llama"
+    )
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "repro")
 

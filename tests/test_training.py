@@ -88,7 +88,7 @@ def test_train_saves_a_peft_adapter_and_metrics(tmp_path, split_dir, params_file
 
 def test_loss_goes_down_on_learnable_data(tmp_path, split_dir, params_file):
     out = run(tmp_path, split_dir, params_file, "learn", train__max_steps=12, train__lr=0.01, train__eval_steps=12)
-    loss = (out / "live" / "plots" / "metrics" / "loss.tsv").read_text().split("\n")[1:]
+    loss = (out / "live" / "plots" / "metrics" / "train" / "loss.tsv").read_text().split("\n")[1:]
     values = [float(row.split("\t")[1]) for row in loss if row]
     assert values[-1] < values[0] - 0.3, values  # from ~ln(vocab) towards the label tokens
 

@@ -11,8 +11,9 @@ import random
 import string
 
 from .errors import UserError
+from .labels import LABELS
 
-LABELS = ("entailment", "neutral", "contradiction")
+__all__ = ["LABELS", "check_template", "few_shot_prefix", "format_prompt", "label_token_ids"]
 
 
 def check_template(template: str) -> str:

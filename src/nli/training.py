@@ -70,18 +70,6 @@ class LabelTokenTrainer(Trainer):
         return loss
 
 
-def canonicalize_adapter_config(path: Path) -> None:
-    """Sort ``target_modules`` in a saved adapter_config.json.
-
-    PEFT keeps the module names in a set, so their order on disk follows Python's per-process
-    hash seed; sorted, the same adapter always has the same bytes (and the same DVC hash).
-    """
-    config = json.loads(path.read_text())
-    if isinstance(config.get("target_modules"), list):
-        config["target_modules"] = sorted(config["target_modules"])
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-
 def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: list[int]) -> list[dict]:
     return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
 

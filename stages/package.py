@@ -1,0 +1,41 @@
+"""Stage `package`: the trained adapter as a documented, portable model artifact.
+
+Copies the adapter files from --adapter (train made them portable: nli.card.canonicalize_adapter)
+and writes README.md, the model card (base model, prompt, verbalizers, data and split sizes, test
+metrics, how to load it), into --out. dvc.yaml declares --out under `artifacts:` (type model).
+It runs after `compare` because the card holds the test metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from nli import card, config, io
+from nli.errors import UserError, run_stage
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--adapter", type=Path, default=Path("models/adapter"))
+    ap.add_argument("--data-metrics", default="metrics/data.json")
+    ap.add_argument("--finetuned-metrics", default="metrics/finetuned.json")
+    ap.add_argument("--compare-metrics", default="metrics/compare.json")
+    ap.add_argument("--out", type=Path, default=Path("models/snli-nli-adapter"))
+    args = ap.parse_args()
+
+    params = config.load(args.params, ["model", "prompt", "train", "lora"])
+    missing = [name for name in card.ADAPTER_FILES if not (args.adapter / name).is_file()]
+    if missing:
+        raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
+    with io.atomic_dir(args.out) as tmp:
+        for name in card.ADAPTER_FILES:
+            shutil.copyfile(args.adapter / name, tmp / name)
+        card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics, compare=args.compare_metrics)
+    print(f"package: {args.out} ({', '.join(sorted(p.name for p in args.out.iterdir()))})")
+
+
+if __name__ == "__main__":
+    run_stage(main)
