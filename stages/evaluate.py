@@ -61,7 +61,7 @@ def main() -> None:
             "confidence": probs.max(axis=1).round(5),
             **{f"logprob_{name}": logprobs[:, i].round(4) for i, name in enumerate(LABELS)},
         }
-    )
+    )[[*PREDICTION_COLUMNS, *(f"logprob_{name}" for name in LABELS)]]  # the order compare reads
     with io.atomic_path(args.predictions) as tmp:
         table.to_csv(tmp, index=False)
     with io.atomic_path(args.confusion) as tmp:
