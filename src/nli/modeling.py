@@ -236,7 +236,8 @@ def load(model_params: dict) -> Loaded:
             source,
             dtype=dtype,
             quantization_config=quantization_config(quant, dtype),
-            device_map={"": device},
+            # under torchrun each process takes its own GPU (LOCAL_RANK); "cuda" alone would mean GPU 0 for all
+            device_map={"": f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if device == "cuda" else device},
             use_safetensors=True,
             trust_remote_code=False,
         )
