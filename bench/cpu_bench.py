@@ -82,7 +82,7 @@ def measure(name: str, n_eval: int, train_steps: int, batch: int) -> dict:
         batch_rows = collate(examples[step * batch : (step + 1) * batch])
         t, cpu = time.perf_counter(), time.process_time()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16"):
-            logits = scoring.answer_logits(model, {k: batch_rows[k] for k in training.INPUT_KEYS})
+            logits = scoring.answer_logits(model, {k: v for k, v in batch_rows.items() if k != "labels"})
         loss = torch.nn.functional.cross_entropy(logits, batch_rows["labels"])
         loss.backward()
         optim.step()

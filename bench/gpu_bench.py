@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Phi-2 QLoRA speed and memory on one CUDA GPU: the report's configuration beside ours, same run.
 
-    python bench/gpu_bench.py --out metrics/gpu_bench.json
+    python bench/gpu_bench.py [--configs report,ours,...] [--out bench/results/gpu_bench_<card>.json]
 
 Builds microsoft/phi-2's exact architecture with random weights (alias `phi-2-shapes`: no
 download), quantizes it to NF4 through the project's loader, and times QLoRA training steps and
 label scoring on SNLI-length sequences (45-95 tokens) through the project's own Trainer subclass
 and scoring code, so every speed-up measured here is one the pipeline gets. Prints one table and
 writes it as JSON (git-tracked). Also checks that the fast paths give the same answers: left-padded
-batches vs one-by-one, and answer-position-only logits vs full logits.
+batches vs one-by-one, answer-position-only logits vs full logits, padding-free vs padded; and
+records each row's final loss and largest grad norm (NaN shows there).
 """
 
 import argparse
@@ -25,11 +26,58 @@ from nli import io, modeling, scoring, training
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
 ALL16 = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear", "top_layers": 0}
-CONFIGS = [  # name, compute dtype, batch, accumulation, gradient checkpointing, LoRA, eval batch
-    ("report: fp16, 4x4, ckpt, r64 qkv", "fp16", 4, 4, True, QKV64, 32),
-    ("ours: bf16, 32, r16 all-linear", "bf16", 32, 1, False, ALL16, 256),
-    ("ours low-mem: bf16, 8x2, ckpt, r16 all-linear", "bf16", 8, 2, True, ALL16, 64),
-]
+# name, compute dtype, batch, accumulation, gradient checkpointing, LoRA, eval batch, optimizer, padding-free
+CONFIGS = {
+    "report": ("report: fp16, 4x4, ckpt, r64 qkv", "fp16", 4, 4, True, QKV64, 32, "adamw_torch", False),
+    "ours": ("ours: bf16, 32, r16 all-linear", "bf16", 32, 1, False, ALL16, 256, "adamw_torch", False),
+    "low-mem": ("ours low-mem: bf16, 8x2, ckpt, r16 all-linear", "bf16", 8, 2, True, ALL16, 64, "adamw_torch", False),
+    "big-ckpt": ("ours: bf16, 128, ckpt, r16 all-linear", "bf16", 128, 1, True, ALL16, 256, "adamw_torch", False),
+    "big-ckpt-packed": (
+        "ours: bf16, 128, ckpt, r16 all-linear, padding-free",
+        "bf16",
+        128,
+        1,
+        True,
+        ALL16,
+        256,
+        "adamw_torch",
+        True,
+    ),
+    "big-ckpt-256": ("ours: bf16, 256, ckpt, r16 all-linear", "bf16", 256, 1, True, ALL16, 256, "adamw_torch", False),
+    "big-ckpt-nodrop": (
+        "ours: bf16, 128, ckpt, r16 all-linear, LoRA dropout 0",
+        "bf16",
+        128,
+        1,
+        True,
+        dict(ALL16, dropout=0.0),
+        256,
+        "adamw_torch",
+        False,
+    ),
+    "low-mem-8bit": (
+        "ours low-mem: bf16, 8x2, ckpt, r16 all-linear, 8-bit AdamW",
+        "bf16",
+        8,
+        2,
+        True,
+        ALL16,
+        64,
+        "adamw_bnb_8bit",
+        False,
+    ),
+    "low-mem-16": (
+        "ours low-mem: bf16, 16, ckpt, r16 all-linear, 8-bit AdamW",
+        "bf16",
+        16,
+        1,
+        True,
+        ALL16,
+        64,
+        "adamw_bnb_8bit",
+        False,
+    ),
+}
 REPORT = {
     "train_minutes": 23.92,
     "peak_allocated_gb": 2.47,
@@ -64,10 +112,24 @@ class StepTimer(TrainerCallback):
         return time.perf_counter() - self.start
 
 
-def run(name, dtype, batch, accum, ckpt, lora, eval_batch, steps, n_eval) -> dict:
+def run(
+    name,
+    dtype,
+    batch,
+    accum,
+    ckpt,
+    lora,
+    eval_batch,
+    optim,
+    packed,
+    steps,
+    n_eval,
+    model_name="phi-2-shapes",
+    device="cuda",
+) -> dict:
     from peft import get_peft_model
 
-    loaded = modeling.load({"name": "phi-2-shapes", "compute_dtype": dtype, "quantization": NF4})
+    loaded = modeling.load({"name": model_name, "device": device, "compute_dtype": dtype, "quantization": NF4})
     model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
     counts = modeling.parameter_counts(model)
     seqs = snli_like(batch * accum * (steps + 3), seed=0)
@@ -81,19 +143,19 @@ def run(name, dtype, batch, accum, ckpt, lora, eval_batch, steps, n_eval) -> dic
         "warmup_ratio": 0.0,
         "lr_scheduler": "constant",
         "weight_decay": 0.0,
-        "optim": "adamw_torch",
+        "optim": optim,
         "gradient_checkpointing": ckpt,
         "eval_steps": steps + 3,
     }
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        args = training.training_arguments(p, tmp, 0, "cuda", modeling.DTYPES[dtype], steps + 3, validate=False)
+        args = training.training_arguments(p, tmp, 0, device, modeling.DTYPES[dtype], steps + 3, validate=False)
         args.disable_tqdm = True
         trainer = training.LabelTokenTrainer(
             model=model,
             args=args,
             train_dataset=examples,
-            data_collator=training.make_collator(0),
+            data_collator=training.make_collator(0, packed=packed),
             label_token_ids=LABEL_IDS,
             callbacks=[timer],
         )
@@ -113,6 +175,10 @@ def run(name, dtype, batch, accum, ckpt, lora, eval_batch, steps, n_eval) -> dic
         "batch": batch,
         "grad_accum": accum,
         "gradient_checkpointing": ckpt,
+        "optim": optim,
+        "padding_free": packed,
+        "final_train_loss": round(float(trainer.state.log_history[-1].get("train_loss", float("nan"))), 4),
+        "max_grad_norm_seen": max((float(h.get("grad_norm", 0)) for h in trainer.state.log_history), default=0.0),
         "train_examples_per_second": round(train_examples / seconds, 2),
         "train_tokens_per_second": round(tokens / seconds, 0),
         "eval_examples_per_second": speed["examples_per_second"],
@@ -137,25 +203,37 @@ def equivalence(model, tokenizer) -> dict:
         [torch.as_tensor(scoring.score(model, tokenizer, [s], LABEL_IDS, 1, desc="check")[0][0]) for s in seqs]
     )
     batch = {k: v.cuda() for k, v in scoring.collate(seqs, 0).items()}
-    full = model(**batch, use_cache=False).logits[:, -1].float()
-    last = scoring.answer_logits(model, batch)
+    with scoring.adapter_in_compute_dtype(model):
+        full = model(**{**batch, "attention_mask": scoring._no_empty_rows(batch["attention_mask"])}, use_cache=False)
+        full = full.logits[:, -1].float()
+        last = scoring.answer_logits(model, batch)
+        packed = scoring.answer_logits(model, {k: v.cuda() for k, v in scoring.collate_packed(seqs).items()})
+    lp = torch.log_softmax(last, -1)
     return {
         "padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
         "label_only_vs_full_logits_max_abs": round(float((full - last).abs().max()), 4),
+        "padding_free_vs_padded_max_abs": round(
+            float((torch.log_softmax(packed, -1) - lp)[:, LABEL_IDS].abs().max()), 4
+        ),
+        "label_logprob_range": round(float(lp[:, LABEL_IDS].abs().max()), 2),
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="metrics/gpu_bench.json")
+    ap.add_argument("--out", default=None, help="default: bench/results/gpu_bench_<card>.json")
     ap.add_argument("--steps", type=int, default=15, help="timed optimizer steps per configuration")
     ap.add_argument("--eval-examples", type=int, default=2048)
+    ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, from {list(CONFIGS)}")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("error: this benchmark needs a CUDA GPU")
     modeling.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
-    rows = [run(*cfg, steps=args.steps, n_eval=args.eval_examples) for cfg in CONFIGS]
-    base = rows[0]["train_examples_per_second"]
+    rows = []
+    for key in args.configs.split(","):
+        rows.append(run(*CONFIGS[key], steps=args.steps, n_eval=args.eval_examples))
+        print(rows[-1], flush=True)
+    base = next((r for r in rows if r["config"].startswith("report")), rows[0])["train_examples_per_second"]
     for r in rows:
         r["train_speedup_vs_report_config"] = round(r["train_examples_per_second"] / base, 2)
     import bitsandbytes
@@ -171,7 +249,8 @@ def main() -> None:
         "report": REPORT,
         "rows": rows,
     }
-    io.write_json(args.out, result)
+    card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
+    io.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
     cols = [
         "train_examples_per_second",
         "train_tokens_per_second",

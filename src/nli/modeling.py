@@ -248,7 +248,8 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
             source,
             dtype=dtype,
             quantization_config=quantization_config(quant, dtype),
-            device_map={"": device},
+            # under torchrun each process takes its own GPU (LOCAL_RANK); "cuda" alone would mean GPU 0 for all
+            device_map={"": f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if device == "cuda" else device},
             # CPU: eager attention beats SDPA's CPU kernels at SNLI lengths (bench/cpu_bench.py)
             attn_implementation="eager" if device == "cpu" else "sdpa",
             use_safetensors=True,

@@ -4,11 +4,18 @@ Prompts are left-padded so the answer position is the last one in every row; ``l
 asks the model for that position's logits only (the lm_head never runs over the prompt), and
 explicit position ids keep a padded row's result equal to the same row unpadded. Batches are
 formed from length-sorted prompts so little compute goes to padding.
+
+Under SDPA a left pad position would attend to nothing (every earlier key is padding too); such an
+empty row of the attention mask gives NaN gradients in bf16 that poison the adapter. So the mask
+handed to the model lets each pad position attend to itself, which changes nothing for the real
+tokens (pad keys stay masked for them). A padding-free layout (``collate_packed``: every prompt
+in one row, positions restarting at 0) needs no padding at all.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,10 +49,61 @@ def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
 
 
+def collate_packed(seqs: list[list[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """Padding-free: all prompts in one row, positions restarting at 0 for each; ``answer_index`` marks
+    each prompt's last token. The model sees separate sequences (transformers derives a block-diagonal
+    causal mask from the position ids); ``pad_id`` is unused, kept for the same signature as ``collate``."""
+    ids = torch.tensor([t for s in seqs for t in s], dtype=torch.long)[None]
+    positions = torch.cat([torch.arange(len(s)) for s in seqs])[None]
+    ends = torch.cumsum(torch.tensor([len(s) for s in seqs]), 0) - 1
+    return {"input_ids": ids, "position_ids": positions, "answer_index": ends}
+
+
+def _config(model):
+    return getattr(model, "module", model).config  # DDP wraps the model under torchrun
+
+
+def _no_empty_rows(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) 0/1 padding mask -> (B, 1, T, T) boolean SDPA mask: causal over real keys, plus the diagonal."""
+    width = mask.shape[-1]
+    causal = torch.ones(width, width, dtype=torch.bool, device=mask.device).tril()
+    full = causal[None] & mask.bool()[:, None, :]
+    full |= torch.eye(width, dtype=torch.bool, device=mask.device)[None]
+    return full[:, None]
+
+
 def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Full-vocabulary logits at the answer position, shape (batch, vocab), float32."""
+    if "answer_index" in batch:  # padding-free layout: one row, several prompts
+        inputs = {k: v for k, v in batch.items() if k != "answer_index"}
+        out = model(**inputs, logits_to_keep=batch["answer_index"], use_cache=False)
+        return out.logits[0].float()
+    batch = dict(batch)
+    mask = batch.get("attention_mask")
+    if mask is not None and mask.dim() == 2 and getattr(_config(model), "_attn_implementation", None) == "sdpa":
+        batch["attention_mask"] = _no_empty_rows(mask)
     out = model(**batch, logits_to_keep=1, use_cache=False)
     return out.logits[:, -1, :].float()
+
+
+@contextmanager
+def adapter_in_compute_dtype(model):
+    """Inference with the LoRA weights in the base model's compute dtype, restored afterwards.
+
+    PEFT keeps adapter weights in float32; without autocast each adapted layer would then cast its
+    input to float32 and run the adapter in float32, about a quarter of a bf16 scoring pass."""
+    base = getattr(getattr(model, "get_base_model", lambda: model)(), "dtype", torch.float32)
+    saved = []
+    if base in (torch.bfloat16, torch.float16):
+        for name, p in model.named_parameters():
+            if "lora_" in name and p.dtype != base:
+                saved.append((p, p.data))
+                p.data = p.data.to(base)
+    try:
+        yield model
+    finally:
+        for p, data in saved:
+            p.data = data
 
 
 @torch.inference_mode()
@@ -65,7 +123,7 @@ def score(
     batches = length_sorted_batches([len(s) for s in encoded], batch_size)
     label_index = torch.tensor(label_ids, device=device)
     start, tokens = time.perf_counter(), 0
-    with tqdm(total=len(encoded), desc=desc, unit="ex", disable=not progress) as bar:
+    with adapter_in_compute_dtype(model), tqdm(total=len(encoded), desc=desc, unit="ex", disable=not progress) as bar:
         for idx in batches:
             batch = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], tokenizer.pad_token_id).items()}
             logprobs = torch.log_softmax(answer_logits(model, batch), dim=-1)

@@ -23,8 +23,6 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_group
 from . import scoring
 from .errors import UserError
 
-INPUT_KEYS = ("input_ids", "attention_mask", "position_ids")
-
 
 class EpochSeededLengthSampler(LengthGroupedSampler):
     """Length-grouped order drawn from ``seed + epoch``, not the global RNG.
@@ -63,7 +61,7 @@ class LabelTokenTrainer(Trainer):
         )
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        logits = scoring.answer_logits(model, {k: inputs[k] for k in INPUT_KEYS})
+        logits = scoring.answer_logits(model, {k: v for k, v in inputs.items() if k != "labels"})
         loss = F.cross_entropy(logits, inputs["labels"])
         if return_outputs:
             return loss, {"label_logits": logits[:, self.label_token_ids]}
@@ -74,9 +72,12 @@ def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: 
     return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
 
 
-def make_collator(pad_id: int):
+def make_collator(pad_id: int, packed: bool = False):
+    """Left-padded batches, or with ``packed`` one padding-free row per batch (``scoring.collate_packed``)."""
+    layout = scoring.collate_packed if packed else scoring.collate
+
     def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
-        batch = scoring.collate([r["input_ids"] for r in rows], pad_id)
+        batch = layout([r["input_ids"] for r in rows], pad_id)
         batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
 
