@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -58,13 +60,21 @@ def raw_dir(tmp_path: Path) -> Path:
     return raw
 
 
+@functools.cache
+def composed_params(profile: str = "tiny") -> str:
+    """conf/ composed with ``profile`` exactly as `dvc exp run` does (Hydra), as YAML text (cached)."""
+    from dvc.utils.hydra import compose_and_dump
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "params.yaml"
+        compose_and_dump(out, str(ROOT / "conf"), None, "config", str(ROOT), [f"profile={profile}"])
+        return out.read_text()
+
+
 def tiny_params(model: str = "tiny-llama", **overrides) -> dict:
-    """The repository's params.yaml, shrunk to the tiny profile."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    """The repository's ``tiny`` profile (conf/profile/tiny.yaml), composed; ``section__key=value`` overrides."""
+    params = yaml.safe_load(composed_params("tiny"))
     params["model"]["name"] = model
-    params["split"] = {"train_size": 48, "val_size": 24, "test_size": 30}
-    params["train"].update(batch_size=8, max_steps=6, eval_steps=2, lr=0.005)
-    params["evaluate"]["batch_size"] = 8
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
         params[section][key] = value
