@@ -54,6 +54,7 @@ def main(argv=None, callbacks=()) -> None:
     loaded = modeling.load(params["model"])
     tok, device = loaded.tokenizer, loaded.info["device"]
     label_ids = prompts.label_token_ids(tok, p_prompt["verbalizers"])
+    prompts.check_max_length(tok, template, p_prompt["max_length"])
 
     def examples(records):
         encoded = scoring.encode(
@@ -83,6 +84,7 @@ def main(argv=None, callbacks=()) -> None:
     )
 
     run_dir = Path(args.checkpoints) / f"train-{fingerprint(params, [args.train, args.val])}"
+    totals = training.RunTotals()  # whole-run seconds and loss, also across a resume
     trainer = training.LabelTokenTrainer(
         model=model,
         args=training.training_arguments(
@@ -99,23 +101,15 @@ def main(argv=None, callbacks=()) -> None:
         processing_class=tok,
         compute_metrics=training.make_accuracy(label_ids),
         label_token_ids=label_ids,
-        callbacks=list(callbacks),
+        callbacks=[totals, *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
-        from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
-
-        trainer.add_callback(
-            DVCLiveCallback(
-                live=Live(args.live_dir, dvcyaml=None, save_dvc_exp=False, resume=_has_checkpoint(run_dir)),
-                log_model=False,
-            )
-        )
+        trainer.add_callback(training.live_curves(args.live_dir))
 
     resume = _last_checkpoint(run_dir)
     if resume:
         print(f"resuming from {resume}")
-    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.train(resume_from_checkpoint=resume)
     if not trainer.is_world_process_zero():
         return
 
@@ -123,24 +117,20 @@ def main(argv=None, callbacks=()) -> None:
     with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
         training.canonicalize_adapter_config(tmp / "adapter_config.json")
-    seen = round(len(train_ex) * state.epoch)  # examples trained on (epochs may be fractional)
+    run = totals.summary(state, len(train_ex))  # the whole run, not just the part since a resume
+    seen, train_seconds = run["examples_seen"], run["train_seconds"]
     mean_tokens = float(np.mean([len(e["input_ids"]) for e in train_ex]))
     best = max((h for h in state.log_history if "eval_accuracy" in h), key=lambda h: h["eval_accuracy"], default={})
     io.write_json(
         args.metrics,
         {
-            "train_seconds": round(result.metrics["train_runtime"], 2),
+            **run,
             "stage_seconds": round(time.perf_counter() - stage_start, 2),
-            "train_minutes": round(result.metrics["train_runtime"] / 60, 2),
-            "steps": state.global_step,
-            "examples_seen": seen,
-            "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
-            "tokens_per_second": round(seen * mean_tokens / result.metrics["train_runtime"], 1),
-            "final_train_loss": round(result.training_loss, 4),
+            "train_minutes": round(train_seconds / 60, 2),
+            "tokens_per_second": round(seen * mean_tokens / train_seconds, 1),
             "best_step": best.get("step"),
             "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
             "best_val_loss": round(best.get("eval_loss", float("nan")), 4),
-            "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
             **counts,
             **metrics.peak_memory(),
             **loaded.info,
@@ -151,7 +141,7 @@ def main(argv=None, callbacks=()) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)  # finished: nothing left to resume
     print(
         f"best val accuracy {best.get('eval_accuracy', float('nan')):.4f} at step {best.get('step')}; "
-        f"{seen / result.metrics['train_runtime']:.1f} ex/s"
+        f"{run['examples_per_second']:.1f} ex/s"
     )
 
 
@@ -159,10 +149,6 @@ def _last_checkpoint(run_dir: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
-
-
-def _has_checkpoint(run_dir: Path) -> bool:
-    return _last_checkpoint(run_dir) is not None
 
 
 if __name__ == "__main__":

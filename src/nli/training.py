@@ -11,14 +11,17 @@ state included), best-checkpoint selection on validation accuracy, and data-para
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from . import scoring
+from .errors import UserError
 
 INPUT_KEYS = ("input_ids", "attention_mask", "position_ids")
 
@@ -50,6 +53,25 @@ class LabelTokenTrainer(Trainer):
         self.label_token_ids = label_token_ids
         # Our loss is a per-batch mean, so let Trainer divide it by the accumulation steps.
         self.model_accepts_loss_kwargs = False
+        keep_4bit_layout(self.model)
+        self._bad_loss = None  # on the device: set when a micro-batch's loss is not finite (no sync per batch)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        bad = ~torch.isfinite(loss.detach())  # Trainer leaves non-finite losses out of its logged mean
+        self._bad_loss = bad if self._bad_loss is None else self._bad_loss | bad
+        return loss
+
+    def _get_grad_norm(self, model, grad_norm=None):
+        """Trainer's per-step gradient norm (a float), checked with the loss before the optimizer steps."""
+        norm = super()._get_grad_norm(model, grad_norm=grad_norm)
+        loss_bad = self._bad_loss is not None and bool(self._bad_loss)
+        self._bad_loss = None
+        # fp16 uses a loss scaler, which expects inf gradients now and then and skips those steps itself
+        norm_bad = not self.args.fp16 and norm is not None and not math.isfinite(float(norm))
+        if loss_bad or norm_bad:
+            raise non_finite_error(self.state.global_step + 1, loss_bad, norm, self.args)
+        return norm
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -65,6 +87,41 @@ class LabelTokenTrainer(Trainer):
         if return_outputs:
             return loss, {"label_logits": logits[:, self.label_token_ids]}
         return loss
+
+
+class NonFiniteTraining(UserError):
+    """The loss or the gradient norm stopped being a finite number: the run has diverged."""
+
+
+def non_finite_error(step: int, loss_bad: bool, norm, args) -> NonFiniteTraining:
+    dtype = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
+    other = {"fp16": "set model.compute_dtype: bf16 or fp32", "bf16": "set model.compute_dtype: fp32"}
+    return NonFiniteTraining(
+        f"training diverged at step {step}: loss {'not finite' if loss_bad else 'finite'}, gradient norm "
+        f"{float(norm) if norm is not None else '?'} (train.lr {args.learning_rate:g}, {dtype}); no adapter was "
+        f"written. Lower train.lr (e.g. to {args.learning_rate / 10:g})"
+        + (f" or {other[dtype]}" if dtype in other else "")
+    )
+
+
+def keep_4bit_layout(model: torch.nn.Module) -> int:
+    """Keep every bitsandbytes ``Linear4bit`` in the layout it was loaded in; return how many there are.
+
+    On a CPU with AVX512-BF16, a ``Linear4bit`` repacks its 4-bit weight in place the first time it
+    runs in eval mode (validation) and from then on computes through another kernel. A run resumed from
+    a checkpoint starts from freshly loaded (unpacked) weights, so it computed differently from the
+    uninterrupted run until its own next validation, and the resumed adapter differed. With the repack
+    off, every run computes the same way whether interrupted or not. A model without 4-bit layers (e.g.
+    NF4 weights dequantized once on CPU) is left as is.
+    """
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        return 0
+    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for m in layers:
+        m.support_avx512bf16_for_cpu = False
+    return len(layers)
 
 
 def canonicalize_adapter_config(path: Path) -> None:
@@ -187,3 +244,131 @@ def training_arguments(
         dataloader_num_workers=0,
         save_only_model=False,
     )
+
+
+class RunTotals(TrainerCallback):
+    """Whole-run figures that survive a resume (pass one to the Trainer, read :meth:`summary` after).
+
+    Trainer's own ``train_runtime`` and ``training_loss`` cover only the part of a run since the last
+    resume. This callback stores the train seconds so far in every checkpoint it saves
+    (``checkpoint-N/run_totals.json``), adds them back when a run resumes from that checkpoint, and
+    makes Trainer log the loss at the last step so the log history (saved in checkpoints too) covers
+    every step.
+    """
+
+    FILE = "run_totals.json"
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.prior_seconds, self.end, self.resumed_from_step, self._synced = 0.0, None, 0, False
+
+    def _sync(self, args, state) -> None:
+        """Once the checkpoint's state is loaded (after on_train_begin), pick up its totals."""
+        if self._synced:
+            return
+        self._synced, self.resumed_from_step = True, state.global_step
+        saved = Path(args.output_dir) / f"checkpoint-{state.global_step}" / self.FILE
+        if state.global_step and saved.is_file():
+            self.prior_seconds = float(json.loads(saved.read_text())["train_seconds"])
+
+    def seconds(self) -> float:
+        return self.prior_seconds + ((self.end or time.perf_counter()) - self.start)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start, self.end, self._synced = time.perf_counter(), None, False
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._sync(args, state)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._sync(args, state)
+        if state.global_step >= state.max_steps:
+            control.should_log = True  # the last interval's loss reaches the log history too
+
+    def on_save(self, args, state, control, **kwargs):
+        self._sync(args, state)
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir():
+            (folder / self.FILE).write_text(json.dumps({"train_seconds": self.seconds()}) + "\n")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._sync(args, state)
+        self.end = time.perf_counter()
+
+    def summary(self, state, train_examples: int) -> dict:
+        """Train seconds, steps, examples seen and per second, mean train loss: all over the whole run."""
+        seconds = self.seconds()
+        seen = round(train_examples * (state.epoch or 0))
+        return {
+            "train_seconds": round(seconds, 2),
+            "steps": state.global_step,
+            "examples_seen": seen,
+            "examples_per_second": round(seen / seconds, 2) if seconds > 0 else 0.0,
+            "final_train_loss": round(mean_train_loss(state.log_history), 4),
+            "resumed_from_step": self.resumed_from_step,
+        }
+
+
+def mean_train_loss(log_history: list[dict]) -> float:
+    """Mean training loss over every logged step (each logged value is the mean of its interval)."""
+    total = steps = 0.0
+    last = 0
+    for entry in sorted((h for h in log_history if "loss" in h and "step" in h), key=lambda h: h["step"]):
+        width = entry["step"] - last
+        if width > 0:
+            total, steps, last = total + entry["loss"] * width, steps + width, entry["step"]
+    return total / steps if steps else float("nan")
+
+
+CURVE_SKIP = ("runtime", "per_second", "flos", "train_loss")  # cost numbers change on every rerun
+
+
+def live_curves(live_dir: str | Path):
+    """A DVCLive callback whose curves cover the whole run and change only when the run does.
+
+    Each value is logged at its optimizer step (not at the n-th log call); after a resume the log
+    history restored from the checkpoint is replayed first, so the curves also hold the steps before the
+    interruption (DVC removes the old curve files before the stage reruns). Timing and FLOP counts are
+    left out: they differ on every rerun of an identical run.
+    """
+    from dvclive import Live
+    from transformers.integrations import DVCLiveCallback
+
+    class LiveCurves(DVCLiveCallback):
+        def __init__(self):
+            super().__init__(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False), log_model=False)
+            self.logged_step = -1
+
+        def _log(self, step: int, logs: dict) -> None:
+            from dvclive.utils import standardize_metric_name
+
+            values = {
+                k: v
+                for k, v in logs.items()
+                if k != "step" and isinstance(v, (int, float)) and not any(s in k for s in CURVE_SKIP)
+            }
+            if not values:
+                return
+            self.live.step = step
+            for key, value in values.items():
+                self.live.log_metric(standardize_metric_name(key, "dvclive.huggingface"), value)
+            self.live.next_step()
+            self.logged_step = step
+
+        def _replay(self, state) -> None:
+            if self.logged_step < 0:
+                self.logged_step = 0
+                for entry in state.log_history:  # restored from the checkpoint on a resume
+                    if "step" in entry and entry["step"] <= state.global_step:
+                        self._log(entry["step"], entry)
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self._replay(state)
+
+        def on_log(self, args, state, control, model=None, logs=None, **kwargs):
+            if state.is_world_process_zero:
+                self._replay(state)
+                self._log(state.global_step, logs or {})
+
+    return LiveCurves()
