@@ -22,10 +22,8 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
     params = config.load(args.params, ["model"])
-    from peft import PeftModel
-
     loaded = modeling.load({**params["model"], "quantization": {"load_in_4bit": False}})
-    merged = PeftModel.from_pretrained(loaded.model, args.adapter).merge_and_unload()
+    merged = modeling.load_adapter(loaded.model, args.adapter).merge_and_unload()
     with io.atomic_dir(args.out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)

@@ -15,26 +15,11 @@ import json
 import sys
 import time
 
-import pandas as pd
 from scipy.special import softmax
 
-from nli import config, data, modeling, prompts, scoring
-from nli.errors import UserError, run_stage
+from nli import config, data, io, modeling, prompts, scoring
+from nli.errors import run_stage
 from nli.prompts import LABELS
-
-
-def read_pairs(path: str) -> list[dict]:
-    if path == "-":
-        rows = [(i, json.loads(line)) for i, line in enumerate(sys.stdin, 1) if line.strip()]
-    elif path.endswith(".csv"):
-        rows = list(enumerate(pd.read_csv(path, keep_default_na=False).to_dict("records"), 2))
-    else:
-        rows = data.read_jsonl(path)
-    for lineno, row in rows:
-        for key in ("premise", "hypothesis"):
-            if not isinstance(row, dict) or not str(row.get(key, "")).strip():
-                raise UserError(f"{path}:{lineno}: field {key!r} is missing or empty")
-    return [row for _, row in rows]
 
 
 def main() -> None:
@@ -48,34 +33,29 @@ def main() -> None:
 
     params = config.load(args.params, ["model", "prompt", "evaluate"])
     template = prompts.check_template(params["prompt"]["template"])
-    pairs = read_pairs(args.input)
+    pairs = data.read_pairs(args.input)
     loaded = modeling.load(params["model"])
     label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
-    model = loaded.model
-    if args.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, args.adapter)
+    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"])
+    model = modeling.load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
     start = time.perf_counter()
     encoded = scoring.encode(
         loaded.tokenizer,
-        [prompts.format_prompt(template, str(p["premise"]), str(p["hypothesis"])) for p in pairs],
+        [prompts.format_prompt(template, p["premise"], p["hypothesis"]) for p in pairs],
         params["prompt"]["max_length"],
     )
     logprobs, _ = scoring.score(
         model, loaded.tokenizer, encoded, label_ids, args.batch_size or params["evaluate"]["batch_size"], desc="predict"
     )
     probs = softmax(logprobs, axis=1)
-    out = sys.stdout if args.output == "-" else open(args.output, "w")  # noqa: SIM115 (rewritten with the scorer)
-    for pair, p in zip(pairs, probs):
-        row = {
-            **pair,
-            "predicted": LABELS[int(p.argmax())],
-            **{f"p_{name}": round(float(p[i]), 5) for i, name in enumerate(LABELS)},
-        }
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if out is not sys.stdout:
-        out.close()
+    with io.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
+        for pair, p in zip(pairs, probs):
+            row = {
+                **pair,
+                "predicted": LABELS[int(p.argmax())],
+                **{f"p_{name}": round(float(p[i]), 5) for i, name in enumerate(LABELS)},
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
     seconds = time.perf_counter() - start
     print(f"predicted {len(pairs)} pairs in {seconds:.1f}s ({len(pairs) / seconds:.1f} pairs/s)", file=sys.stderr)
 

@@ -41,11 +41,8 @@ def main() -> None:
     metrics.reset_peak_memory()
     loaded = modeling.load(params["model"])
     label_ids = prompts.label_token_ids(loaded.tokenizer, p_prompt["verbalizers"])
-    model = loaded.model
-    if args.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, args.adapter)
+    prompts.check_max_length(loaded.tokenizer, template, p_prompt["max_length"])
+    model = modeling.load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
     encoded = scoring.encode(
         loaded.tokenizer,
         [prompts.format_prompt(template, r["premise"], r["hypothesis"], prefix) for r in test],

@@ -34,13 +34,26 @@ HYPOTHESES = {0: "{s} is outside.", 1: "{s} is happy and tall.", 2: "Nobody is {
 
 
 def make_pairs(n: int, seed: int = 0) -> list[dict]:
-    """Synthetic SNLI-shaped pairs with balanced labels."""
+    """Synthetic SNLI-shaped pairs with balanced labels, no (premise, hypothesis) pair twice.
+
+    The scene number (seed and round) keeps pairs made with different seeds apart, as SNLI's
+    validation and test pairs are (the split drops repeated pairs).
+    """
     rng = random.Random(seed)
+    combos = {label: [(s, a) for s in SUBJECTS for a in ACTIONS] for label in range(3)}
+    for label in combos:
+        rng.shuffle(combos[label])
     rows = []
     for i in range(n):
-        s, a, label = rng.choice(SUBJECTS), rng.choice(ACTIONS), i % 3
+        label = i % 3
+        j = i // 3
+        s, a = combos[label][j % len(combos[label])]
         rows.append(
-            {"premise": f"{s} {a}.", "label": label, "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1])}
+            {
+                "premise": f"{s} {a} (scene {seed}.{j // len(combos[label])}).",
+                "label": label,
+                "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1]),
+            }
         )
     return rows
 

@@ -283,3 +283,44 @@ def parameter_counts(model: torch.nn.Module) -> dict:
         "trainable_params": trainable,
         "trainable_percent": round(100.0 * trainable / true, 4),
     }
+
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+def load_adapter(model: torch.nn.Module, path: str | os.PathLike):
+    """``model`` with the PEFT adapter in folder ``path`` (inference mode).
+
+    The folder must exist and hold a safetensors PEFT adapter: a mistyped path is an error, never a
+    hub lookup. An adapter trained for another base model (layer shapes or module names differ) is
+    one clear error naming what the adapter was trained on.
+    """
+    from peft import PeftModel
+
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise UserError(
+            f"adapter folder {str(path)!r} not found; train one first (`dvc repro train` writes models/adapter) "
+            f"or pass the folder that holds adapter_config.json"
+        )
+    missing = [name for name in ADAPTER_FILES if not (folder / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{folder} is not a PEFT adapter folder: {', '.join(missing)} missing (saved adapters hold "
+            f"{' and '.join(ADAPTER_FILES)}); pass the folder the train stage wrote"
+        )
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        base = config.get("base_model_name_or_path")
+    except (ValueError, AttributeError):
+        raise UserError(f"{folder}/adapter_config.json is not a valid adapter config; retrain the adapter") from None
+    trained_on = f" (adapter_config.json: base_model_name_or_path = {base!r})" if base else ""
+    try:
+        return PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = next((line for line in lines if "size mismatch" in line), lines[0] if lines else type(exc).__name__)
+        raise UserError(
+            f"adapter {folder} does not fit model {getattr(model.config, 'name_or_path', '?')!r}: it was trained "
+            f"for another base model{trained_on} ({detail[:200]}); set model.name to the base it was trained on"
+        ) from None
