@@ -36,7 +36,7 @@ def main() -> None:
     pairs = data.read_pairs(args.input)
     loaded = modeling.load(params["model"])
     label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
-    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"])
+    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"], args.params)
     model = modeling.load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
     start = time.perf_counter()
     encoded = scoring.encode(

@@ -41,7 +41,7 @@ def main() -> None:
     metrics.reset_peak_memory()
     loaded = modeling.load(params["model"])
     label_ids = prompts.label_token_ids(loaded.tokenizer, p_prompt["verbalizers"])
-    prompts.check_max_length(loaded.tokenizer, template, p_prompt["max_length"])
+    prompts.check_max_length(loaded.tokenizer, template, p_prompt["max_length"], args.params)
     model = modeling.load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
     encoded = scoring.encode(
         loaded.tokenizer,

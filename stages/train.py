@@ -54,7 +54,7 @@ def main(argv=None, callbacks=()) -> None:
     loaded = modeling.load(params["model"])
     tok, device = loaded.tokenizer, loaded.info["device"]
     label_ids = prompts.label_token_ids(tok, p_prompt["verbalizers"])
-    prompts.check_max_length(tok, template, p_prompt["max_length"])
+    prompts.check_max_length(tok, template, p_prompt["max_length"], args.params)
 
     def examples(records):
         encoded = scoring.encode(

@@ -48,9 +48,10 @@ OPTIMIZERS = (
 )
 
 
-def spec(*, gt=None, ge=None, lt=None, le=None, choices=None, nonempty=False, hint: str = ""):
-    """A field's constraints (kept in the dataclass field's metadata)."""
-    return field(metadata=dict(gt=gt, ge=ge, lt=lt, le=le, choices=choices, nonempty=nonempty, hint=hint))
+def spec(*, gt=None, ge=None, lt=None, le=None, choices=None, nonempty=False, hint: str = "", **default):
+    """A field's constraints (kept in the dataclass field's metadata); ``default=`` makes it optional."""
+    meta = dict(gt=gt, ge=ge, lt=lt, le=le, choices=choices, nonempty=nonempty, hint=hint)
+    return field(metadata=meta, **default)
 
 
 @dataclass
@@ -69,8 +70,8 @@ class Split:
 @dataclass
 class Quantization:
     load_in_4bit: bool = spec()
-    quant_type: str = spec(choices=("nf4", "fp4"))
-    double_quant: bool = spec()
+    quant_type: str = spec(choices=("nf4", "fp4"), default="nf4")
+    double_quant: bool = spec(default=True)
 
 
 @dataclass
@@ -220,6 +221,9 @@ def build(cls: type, values, where: str):
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, f in fields.items():
+        if name not in values and f.default is not dataclasses.MISSING:
+            kwargs[name] = f.default
+            continue
         if name not in values:
             raise UserError(f"{where}.{name} is missing; add it (see conf/config.yaml for the default)")
         kwargs[name] = _check_value(values[name], hints[name], f.metadata, f"{where}.{name}")

@@ -35,7 +35,7 @@ def check_template(template: str, where: str = "params.yaml: prompt.template") -
     return template
 
 
-def check_max_length(tokenizer, template: str, max_length: int, where: str = "params.yaml: prompt.max_length") -> int:
+def check_max_length(tokenizer, template: str, max_length: int, params_path: str = "params.yaml") -> int:
     """``max_length`` must leave room for a pair after the template's own tokens; return the template's count.
 
     Prompts longer than ``max_length`` lose tokens from the left, so a limit at or under the template's
@@ -44,7 +44,8 @@ def check_max_length(tokenizer, template: str, max_length: int, where: str = "pa
     own = len(tokenizer(format_prompt(template, "", ""), add_special_tokens=False)["input_ids"])
     if max_length < own + MIN_PAIR_TOKENS:
         raise UserError(
-            f"{where} = {max_length} but the template alone is {own} tokens, so every prompt would be cut; "
+            f"{params_path}: prompt.max_length = {max_length} but the template alone is {own} tokens, so every "
+            f"prompt would be cut; "
             f"set it to at least {own + MIN_PAIR_TOKENS} (SNLI pairs need about {own + 64})"
         )
     return own
