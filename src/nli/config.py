@@ -62,9 +62,10 @@ class Data:
 
 @dataclass
 class Split:
-    train_size: int | str = spec(gt=0, choices=("all",))
-    val_size: int | str = spec(gt=0, choices=("all",))
-    test_size: int | str = spec(gt=0, choices=("all",))
+    # at least one pair per label: the draws are stratified by label
+    train_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+    val_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+    test_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
 
 
 @dataclass
