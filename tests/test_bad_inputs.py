@@ -165,7 +165,7 @@ PARAM_PROBES = [
     ("max-length-12", "stages/train.py", {"prompt.max_length": 12}, "prompt.max_length = 12 but the template alone"),
     ("max-length-eval", "stages/evaluate.py", {"prompt.max_length": 12}, "the template alone is"),
     ("val-size-2", "stages/split.py", {"split.val_size": 2}, "split.val_size = 2 is out of range"),
-    ("predict-lr-nan", "scripts/predict.py", {"model.device": "gpu"}, "model.device = 'gpu' is not allowed"),
+    ("predict-device-typo", "scripts/predict.py", {"model.device": "gpu"}, "model.device = 'gpu' is not allowed"),
 ]
 
 

@@ -115,7 +115,7 @@ class Prompt:
 @dataclass
 class Evaluate:
     batch_size: int = spec(gt=0)
-    few_shot_k: int = spec(ge=0, le=64)
+    few_shot_k: int = spec(ge=0)
 
 
 @dataclass
