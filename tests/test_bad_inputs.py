@@ -283,7 +283,8 @@ def test_full_disk_is_one_error_and_keeps_the_previous_output(ws, where):
         prepare, kept = f"echo old > {full}/pred.csv", {"pred.csv": "old\n"}
     else:
         argv = cmd(ws, "scripts/predict.py", params, "--adapter", str(ws / "adapter"))
-        argv += ["--input", str(ws / "pairs.jsonl"), "--output", str(full / "out.jsonl")]
+        many = write_jsonl(ws / "many.jsonl", make_pairs(200, seed=13))  # output far beyond the old file's page
+        argv += ["--input", str(many), "--output", str(full / "out.jsonl")]
         prepare, kept = f"echo old > {full}/out.jsonl", {"out.jsonl": "old\n"}
     result = on_full_disk(ws, full, argv, prepare)
     assert_one_error(result, "No space left on device", "free some disk space")

@@ -82,12 +82,13 @@ def test_predict_bad_input_names_the_line(trained):
 
 
 def test_merged_model_scores_like_base_plus_adapter(trained):
-    result = run(trained, "merge_adapter.py", "--adapter", str(trained / "adapter"), "--out", str(trained / "merged"))
+    write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
+    merge = ["--adapter", str(trained / "adapter"), "--out", str(trained / "merged"), "--sample", "few.jsonl"]
+    result = run(trained, "merge_adapter.py", *merge)
     assert result.returncode == 0, result.stderr
     params = yaml.safe_load((trained / "params.yaml").read_text())
     params["model"]["name"] = str(trained / "merged")
     (trained / "merged.yaml").write_text(yaml.safe_dump(params))
-    write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
     adapter = run(trained, "predict.py", "--input", "few.jsonl", "--adapter", str(trained / "adapter"))
     merged = subprocess.run(
         [
