@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nli import callbacks as run_callbacks
 from nli import config, data, io, metrics, modeling, prompts, scoring, training
 from nli.errors import UserError, run_stage
 
@@ -84,7 +85,7 @@ def main(argv=None, callbacks=()) -> None:
     )
 
     run_dir = Path(args.checkpoints) / f"train-{fingerprint(params, [args.train, args.val])}"
-    totals = training.RunTotals()  # whole-run seconds and loss, also across a resume
+    totals = run_callbacks.RunTotals()  # whole-run seconds and loss, also across a resume
     trainer = training.LabelTokenTrainer(
         model=model,
         args=training.training_arguments(
@@ -104,7 +105,7 @@ def main(argv=None, callbacks=()) -> None:
         callbacks=[totals, *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
-        trainer.add_callback(training.live_curves(args.live_dir))
+        trainer.add_callback(run_callbacks.live_curves(args.live_dir))
 
     resume = _last_checkpoint(run_dir)
     if resume:
