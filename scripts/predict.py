@@ -13,30 +13,16 @@ match `evaluate_finetuned` exactly. Load time and per-pair latency go to standar
 """
 
 import argparse
+import io as bytes_io
 import json
 import sys
 import time
 
 import numpy as np
-import pandas as pd
 
 from nli import config, data, io, scoring
 from nli.errors import UserError, run_stage
 from nli.prompts import LABELS
-
-
-def read_pairs(path: str) -> list[dict]:
-    if path == "-":
-        rows = [(i, json.loads(line)) for i, line in enumerate(sys.stdin, 1) if line.strip()]
-    elif path.endswith(".csv"):
-        rows = list(enumerate(pd.read_csv(path, keep_default_na=False).to_dict("records"), 2))
-    else:
-        rows = data.read_jsonl(path)
-    for lineno, row in rows:
-        for key in ("premise", "hypothesis"):
-            if not isinstance(row, dict) or not str(row.get(key, "")).strip():
-                raise UserError(f"{path}:{lineno}: field {key!r} is missing or empty")
-    return [row for _, row in rows]
 
 
 def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
@@ -54,17 +40,16 @@ def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
 def stream(classifier: scoring.Classifier) -> None:
     """One JSON pair per stdin line in, one labelled JSON line out, flushed as soon as it is scored."""
     latencies = []
-    for lineno, line in enumerate(sys.stdin, 1):
-        if not line.strip():
+    for lineno, raw in enumerate(sys.stdin.buffer, 1):
+        if not raw.strip():
             continue
         start = time.perf_counter()
-        try:
-            pair = json.loads(line)
-            data.validate_record({**pair, "label": 0} if isinstance(pair, dict) else pair, f"stdin:{lineno}", "")
+        try:  # the same checks as batch input, one line at a time
+            pair = data.read_pairs("-", stdin=bytes_io.BytesIO(raw))[0]
             logprobs, _ = classifier.score([pair], progress=False)
             out = labelled([pair], logprobs)[0]
-        except (json.JSONDecodeError, UserError) as exc:  # report the bad line, keep serving the rest
-            out = {"error": f"stdin:{lineno}: {exc}"}
+        except UserError as exc:  # report the bad line, keep serving the rest
+            out = {"error": f"stdin line {lineno}: {str(exc).removeprefix('<stdin>:1: ')}"}
         print(json.dumps(out, ensure_ascii=False), flush=True)
         latencies.append(time.perf_counter() - start)
     if latencies:
@@ -87,9 +72,9 @@ def main() -> None:
 
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    pairs = None if args.stream else read_pairs(args.input)
+    pairs = None if args.stream else data.read_pairs(args.input)
     classifier = scoring.load_classifier(
-        params, args.batch_size or params["evaluate"]["batch_size"], args.adapter or None
+        params, args.batch_size or params["evaluate"]["batch_size"], args.adapter or None, params_path=args.params
     )
     if args.stream:
         classifier.score([{"premise": "A dog runs.", "hypothesis": "An animal moves."}], progress=False)  # warm-up
@@ -99,12 +84,8 @@ def main() -> None:
 
     start = time.perf_counter()
     logprobs, _ = classifier.score(pairs, desc="predict")
-    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs))
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        with io.atomic_path(args.output) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+    with io.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs))
     seconds = time.perf_counter() - start
     print(
         f"predicted {len(pairs)} pairs in {seconds:.1f}s ({len(pairs) / seconds:.1f} pairs/s, "

@@ -6,6 +6,7 @@ official train/validation/test splits of `data.hub_dataset`.
 """
 
 import argparse
+import time
 from pathlib import Path
 
 from nli import config, data, io
@@ -18,7 +19,9 @@ def main() -> None:
     ap.add_argument("--raw", default="data/raw/snli", help="folder with validation.jsonl and test.jsonl")
     ap.add_argument("--out-dir", default="data/split")
     ap.add_argument("--metrics", default="metrics/data.json")
+    ap.add_argument("--run-log", default="runs/split.json", help="run info (source, pools, labels; not a metric)")
     args = ap.parse_args()
+    start = time.perf_counter()
 
     params = config.load(args.params, ["data", "split"])
     source, seed = params["data"]["source"], params["seed"]
@@ -34,26 +37,31 @@ def main() -> None:
         origin = {"train": "train", "val": "validation", "test": "test"}
     sets = data.make_splits(pools, source, params["split"], seed)
 
-    out = Path(args.out_dir)
-    for name, records in sets.items():
-        io.write_jsonl(out / f"{name}.jsonl", records)
-        print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {data.label_counts(records)}")
-    io.write_json(
-        args.metrics,
-        {
+    overlap = {data.pair_key(r) for r in sets["test"]} & {data.pair_key(r) for r in sets["train"] + sets["val"]}
+    if overlap:  # drop_duplicates makes this impossible; a guard, not a feature
+        raise UserError(f"test set shares {len(overlap)} pairs with train/val")
+
+    with io.atomic_dir(args.out_dir) as tmp:  # the whole folder, or the old one stays
+        for name, records in sets.items():
+            io.write_jsonl(tmp / f"{name}.jsonl", records)
+            print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {data.label_counts(records)}")
+    duplicates = sum(pool.duplicates_dropped for pool in pools.values())
+    print(f"dropped {duplicates} repeated (premise, hypothesis) pairs (test pairs win)")
+    counts = {name: len(records) for name, records in sets.items()}
+    io.write_json(args.metrics, {**counts, "duplicates_dropped": duplicates})  # quality numbers only
+    io.write_run_log(
+        args.run_log,
+        info={
             "source": source if source == "dvc" else params["data"]["hub_dataset"],
+            "from": origin,
+            "labels": {name: data.label_counts(records) for name, records in sets.items()},
             "seed": seed,
             "dropped_unlabeled": {name: pool.dropped_unlabeled for name, pool in pools.items()},
+            "duplicates_dropped": {name: pool.duplicates_dropped for name, pool in pools.items()},
             "pool_sizes": {name: len(pool.records) for name, pool in pools.items()},
-            **{
-                name: {"n": len(records), "from": origin[name], "labels": data.label_counts(records)}
-                for name, records in sets.items()
-            },
         },
+        cost={"seconds": round(time.perf_counter() - start, 2)},
     )
-    overlap = {r["id"] for r in sets["test"]} & {r["id"] for r in sets["train"] + sets["val"]}
-    if overlap:  # ids carry their source split, so this can only trip if the sources overlap
-        raise UserError(f"test set shares {len(overlap)} ids with train/val")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
-from nli import card, config, data, io, metrics, modeling, scoring, tracking, training
+from nli import callbacks as run_callbacks
+from nli import card, config, data, io, metrics, modeling, scoring, training
 from nli.errors import run_stage
 
 SECTIONS = ["model", "prompt", "train", "lora"]
@@ -35,7 +36,7 @@ def main(argv=None, callbacks=()) -> None:
     train_set, val_set = data.read_split(args.train), data.read_split(args.val)
 
     metrics.reset_peak_memory()
-    base = scoring.load_classifier(params, p_train["batch_size"] * 2)
+    base = scoring.load_classifier(params, p_train["batch_size"] * 2, params_path=args.params)
     loaded = base.loaded
     train_ex, val_ex = (
         training.make_examples(base.encode(s), [r["label"] for r in s], base.label_ids) for s in (train_set, val_set)
@@ -46,6 +47,7 @@ def main(argv=None, callbacks=()) -> None:
 
     run_dir = Path(args.checkpoints) / f"train-{training.fingerprint(params, SECTIONS, [args.train, args.val])}"
     resume = training.last_checkpoint(run_dir)
+    totals = run_callbacks.RunTotals()  # whole-run seconds and loss, also across a resume
     trainer = training.build_trainer(
         model,
         loaded.tokenizer,
@@ -57,13 +59,13 @@ def main(argv=None, callbacks=()) -> None:
         train_ex,
         val_ex,
         base.label_ids,
-        callbacks,
+        [totals, *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
-        trainer.add_callback(tracking.LiveCurves(args.live_dir, resume=resume is not None))
+        trainer.add_callback(run_callbacks.live_curves(args.live_dir))
     if resume:
         print(f"resuming from {resume}")
-    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.train(resume_from_checkpoint=resume)
     if not trainer.is_world_process_zero():
         return
 
@@ -79,7 +81,7 @@ def main(argv=None, callbacks=()) -> None:
             "trainable_params": counts["trainable_params"],
         },
     )
-    seen = round(len(train_ex) * trainer.state.epoch)  # examples trained on (epochs may be fractional)
+    run = totals.summary(trainer.state, len(train_ex))  # the whole run, not just the part since a resume
     io.write_run_log(
         args.run_log,
         info={
@@ -88,21 +90,12 @@ def main(argv=None, callbacks=()) -> None:
             **counts,
             "effective_batch_size": p_train["batch_size"] * p_train["grad_accum"] * trainer.args.world_size,
         },
-        cost={
-            "train_seconds": round(result.metrics["train_runtime"], 2),
-            "stage_seconds": round(time.perf_counter() - start, 2),
-            "steps": trainer.state.global_step,
-            "examples_seen": seen,
-            "examples_per_second": round(seen / result.metrics["train_runtime"], 2),
-            "final_train_loss": round(result.training_loss, 4),
-            "resumed_from_step": int(resume.rsplit("-", 1)[1]) if resume else 0,
-            **metrics.peak_memory(),
-        },
+        cost={**run, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
     )
     shutil.rmtree(run_dir, ignore_errors=True)  # finished: nothing left to resume
     print(
         f"best val accuracy {best.get('eval_accuracy', float('nan')):.4f} at step {best.get('step')}; "
-        f"{seen / result.metrics['train_runtime']:.1f} ex/s"
+        f"{run['examples_per_second']:.1f} ex/s"
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,13 +34,26 @@ HYPOTHESES = {0: "{s} is outside.", 1: "{s} is happy and tall.", 2: "Nobody is {
 
 
 def make_pairs(n: int, seed: int = 0) -> list[dict]:
-    """Synthetic SNLI-shaped pairs with balanced labels."""
+    """Synthetic SNLI-shaped pairs with balanced labels, no (premise, hypothesis) pair twice.
+
+    The scene number (seed and round) keeps pairs made with different seeds apart, as SNLI's
+    validation and test pairs are (the split drops repeated pairs).
+    """
     rng = random.Random(seed)
+    combos = {label: [(s, a) for s in SUBJECTS for a in ACTIONS] for label in range(3)}
+    for label in combos:
+        rng.shuffle(combos[label])
     rows = []
     for i in range(n):
-        s, a, label = rng.choice(SUBJECTS), rng.choice(ACTIONS), i % 3
+        label = i % 3
+        j = i // 3
+        s, a = combos[label][j % len(combos[label])]
         rows.append(
-            {"premise": f"{s} {a}.", "label": label, "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1])}
+            {
+                "premise": f"{s} {a} (scene {seed}.{j // len(combos[label])}).",
+                "label": label,
+                "hypothesis": HYPOTHESES[label].format(s=s, a_ing=a.split()[-1]),
+            }
         )
     return rows
 
@@ -58,13 +73,21 @@ def raw_dir(tmp_path: Path) -> Path:
     return raw
 
 
+@functools.cache
+def composed_params(profile: str = "tiny") -> str:
+    """conf/ composed with ``profile`` exactly as `dvc exp run` does (Hydra), as YAML text (cached)."""
+    from dvc.utils.hydra import compose_and_dump
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "params.yaml"
+        compose_and_dump(out, str(ROOT / "conf"), None, "config", str(ROOT), [f"profile={profile}"])
+        return out.read_text()
+
+
 def tiny_params(model: str = "tiny-llama", **overrides) -> dict:
-    """The repository's params.yaml, shrunk to the tiny profile."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    """The repository's ``tiny`` profile (conf/profile/tiny.yaml), composed; ``section__key=value`` overrides."""
+    params = yaml.safe_load(composed_params("tiny"))
     params["model"]["name"] = model
-    params["split"] = {"train_size": 48, "val_size": 24, "test_size": 30}
-    params["train"].update(batch_size=8, max_steps=6, eval_steps=2, lr=0.005)
-    params["evaluate"]["batch_size"] = 8
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
         params[section][key] = value

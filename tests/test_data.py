@@ -118,6 +118,8 @@ def run_split(tmp_path, raw_dir, params_file, params):
             str(tmp_path / "split"),
             "--metrics",
             str(tmp_path / "data.json"),
+            "--run-log",
+            str(tmp_path / "runs" / "split.json"),
         ],
         capture_output=True,
         text=True,
@@ -129,8 +131,9 @@ def test_split_stage_writes_sets_and_metrics(tmp_path, raw_dir, params_file):
     result = run_split(tmp_path, raw_dir, params_file, tiny_params())
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "data.json").read_text())
-    assert metrics["test"]["n"] == 30 and metrics["train"]["from"] == "validation"
-    assert sum(metrics["val"]["labels"].values()) == 24
+    assert metrics == {"train": 48, "val": 24, "test": 30, "duplicates_dropped": 0}  # quality numbers only
+    run_log = json.loads((tmp_path / "runs" / "split.json").read_text())
+    assert run_log["info"]["from"]["train"] == "validation" and sum(run_log["info"]["labels"]["val"].values()) == 24
     rows = data.read_split(tmp_path / "split/train.jsonl")
     assert len(rows) == 48 and set(rows[0]) == {"id", "premise", "hypothesis", "label"}
 
@@ -145,3 +148,70 @@ def test_split_stage_bad_param_is_one_line_not_a_traceback(tmp_path, raw_dir, pa
 def test_split_stage_missing_raw_data_says_dvc_pull(tmp_path, params_file):
     result = run_split(tmp_path, tmp_path / "nowhere", params_file, tiny_params())
     assert result.returncode == 2 and "dvc pull" in result.stderr
+
+
+def test_duplicate_pairs_never_cross_splits(tmp_path, params_file):
+    """Test pairs copied into the validation file, and pairs repeated in it, are dropped and counted."""
+    test_rows = make_pairs(60, seed=2)
+    val_rows = make_pairs(120, seed=1)
+    copied = [dict(r, premise="  " + r["premise"].upper()) for r in test_rows[:10]]  # case/space variants too
+    repeated = val_rows[:15]
+    raw = tmp_path / "raw"
+    write_jsonl(raw / "validation.jsonl", val_rows + copied + repeated)
+    write_jsonl(raw / "test.jsonl", test_rows + test_rows[:5])
+    params = tiny_params()
+    params["split"] = {"train_size": 90, "val_size": 30, "test_size": "all"}
+    result = run_split(tmp_path, raw, params_file, params)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "data.json").read_text()) == {
+        "train": 90,
+        "val": 30,
+        "test": 60,
+        "duplicates_dropped": 5 + 10 + 15,
+    }
+    sets = {n: data.read_split(tmp_path / "split" / f"{n}.jsonl") for n in ("train", "val", "test")}
+    keys = {n: [data.pair_key(r) for r in rows] for n, rows in sets.items()}
+    assert all(len(k) == len(set(k)) for k in keys.values())
+    assert not set(keys["test"]) & set(keys["train"] + keys["val"])
+    assert not set(keys["train"]) & set(keys["val"])
+
+
+def test_a_failed_split_leaves_the_previous_split_folder_whole(tmp_path, raw_dir, params_file, monkeypatch, capsys):
+    """Disk full while writing test.jsonl: the old train/val/test stay together, no mix of old and new."""
+    import errno
+
+    import split as split_stage  # stages/ is on pytest's pythonpath
+
+    from nli import io
+
+    assert run_split(tmp_path, raw_dir, params_file, tiny_params()).returncode == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "split").iterdir()}
+    real = io.write_jsonl
+
+    def full_disk(path, rows):
+        if str(path).endswith("test.jsonl"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, rows)
+
+    monkeypatch.setattr(io, "write_jsonl", full_disk)
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["split.py", "--params", str(params_file(tiny_params(split__train_size=40)))]
+        + ["--raw", str(raw_dir), "--out-dir", str(tmp_path / "split")]
+        + ["--metrics", str(tmp_path / "data.json"), "--run-log", str(tmp_path / "r.json")],
+    )
+    with pytest.raises(SystemExit) as exit_:
+        from nli.errors import run_stage
+
+        run_stage(split_stage.main)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No space left on device writing") and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in (tmp_path / "split").iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".split")]  # no temporary folders left
+
+
+def test_val_size_too_small_to_stratify_is_a_clear_error(raw_dir):
+    with pytest.raises(UserError, match=r"split.val_size = 2 leaves fewer than one pair per label.*use a size"):
+        data.make_splits(pools(raw_dir), "dvc", {"train_size": 60, "val_size": 2, "test_size": 30}, seed=1)

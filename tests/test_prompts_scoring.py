@@ -23,7 +23,7 @@ def tiny():
 
 def test_template_needs_both_fields():
     assert prompts.check_template(TEMPLATE) == TEMPLATE
-    with pytest.raises(UserError, match="exactly the fields"):
+    with pytest.raises(UserError, match="exactly the placeholders"):
         prompts.check_template("Premise: {premise} {label}")
 
 

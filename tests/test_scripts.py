@@ -84,12 +84,13 @@ def test_predict_bad_input_names_the_line(trained):
 
 
 def test_merged_model_scores_like_base_plus_adapter(trained):
-    result = run(trained, "merge_adapter.py", "--adapter", str(trained / "adapter"), "--out", str(trained / "merged"))
+    write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
+    merge = ["--adapter", str(trained / "adapter"), "--out", str(trained / "merged"), "--sample", "few.jsonl"]
+    result = run(trained, "merge_adapter.py", *merge)
     assert result.returncode == 0, result.stderr
     params = yaml.safe_load((trained / "params.yaml").read_text())
     params["model"]["name"] = str(trained / "merged")
     (trained / "merged.yaml").write_text(yaml.safe_dump(params))
-    write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
     adapter = run(trained, "predict.py", "--input", "few.jsonl", "--adapter", str(trained / "adapter"))
     merged = subprocess.run(
         [
@@ -116,3 +117,75 @@ def test_merged_model_scores_like_base_plus_adapter(trained):
         for line in merged.stdout.splitlines()
     ]
     assert np.allclose(p, q, atol=1e-3)
+
+
+def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
+    """The adapter is evaluated on the NF4 base, so the merged model must use the NF4-rounded weights.
+
+    Merged into the original float weights (as before) the probabilities moved by ~1e-2 and labels flipped.
+    """
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli import modeling, training
+
+    params = tiny_params()  # NF4, as the pipeline evaluates
+    assert params["model"]["quantization"]["load_in_4bit"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(modeling.resolve("tiny-llama"))
+    config = training.lora_config(params["lora"], base)
+    config.init_lora_weights = False  # a non-zero update, as after training
+    get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+    write_jsonl(tmp_path / "sample.jsonl", make_pairs(40, seed=12))
+    result = run(tmp_path, "merge_adapter.py", "--adapter", "adapter", "--out", "merged", "--sample", "sample.jsonl")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "label agreement with the evaluated model 100.0% on 40 pairs" in result.stdout
+    assert json.loads((tmp_path / "merged" / "merge_check.json").read_text())["agreement"] == 1.0
+
+    check = json.loads((tmp_path / "merged" / "merge_check.json").read_text())
+    assert check["agreement"] == 1.0 and check["max_prob_diff"] < 1e-5
+
+    # reloaded from disk as a plain model, it scores like NF4 + adapter (exact NF4 kernel) ...
+    from scipy.special import softmax
+
+    from nli import prompts, scoring
+
+    def probs(model_params, adapter=None):
+        loaded = modeling.load(model_params)
+        training.keep_4bit_layout(loaded.model)
+        model = modeling.load_adapter(loaded.model, adapter) if adapter else loaded.model
+        tok = loaded.tokenizer
+        texts = [prompts.format_prompt(params["prompt"]["template"], r["premise"], r["hypothesis"]) for r in pairs]
+        ids = prompts.label_token_ids(tok, params["prompt"]["verbalizers"])
+        return softmax(scoring.score(model, tok, scoring.encode(tok, texts, 256), ids, 8)[0], axis=1)
+
+    pairs = make_pairs(40, seed=12)
+    evaluated = probs(params["model"], tmp_path / "adapter")
+    merged = probs({**params["model"], "name": str(tmp_path / "merged"), "quantization": {"load_in_4bit": False}})
+    assert np.abs(evaluated - merged).max() < 1e-5
+    # ... which merging into the original float weights (the old script) does not
+    float_base = probs({**params["model"], "quantization": {"load_in_4bit": False}}, tmp_path / "adapter")
+    assert np.abs(evaluated - float_base).max() > 1e-4
+
+
+def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
+    params = tiny_params()
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli import modeling, training
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(modeling.resolve("tiny-llama"))
+    get_peft_model(base, training.lora_config(params["lora"], base)).save_pretrained(tmp_path / "adapter")
+    write_jsonl(tmp_path / "sample.jsonl", make_pairs(6, seed=12))
+    result = run(
+        tmp_path, "merge_adapter.py", "--adapter", "adapter", "--out", "merged", "--sample", "sample.jsonl",
+        "--min-agreement", "1.01",
+    )  # fmt: skip
+    assert result.returncode == 2 and "error: refusing to save: label agreement" in result.stderr
+    assert not (tmp_path / "merged").exists()

@@ -104,22 +104,78 @@ class Interrupt(TrainerCallback):
             raise KeyboardInterrupt
 
 
-def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, split_dir, params_file):
-    straight = run(tmp_path, split_dir, params_file, "straight")
+class LastWeights(TrainerCallback):
+    """Keeps a copy of the LoRA weights after the last optimizer step (before the best is reloaded)."""
+
+    weights: dict
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step == state.max_steps:
+            self.weights = {k: v.detach().clone() for k, v in model.named_parameters() if "lora_" in k}
+
+
+def test_interrupted_training_resumes_to_the_same_adapter_bytes(tmp_path, split_dir, params_file):
+    """Kill after a checkpoint, rerun: the same adapter bytes (atol 0) as an uninterrupted run.
+
+    The kept (best) adapter may predate the interruption, so the LoRA weights after the last step are
+    compared too. Validation runs before the interruption, which is where bitsandbytes used to repack the
+    4-bit weights for CPU in place (and the resumed run, loading fresh weights, did not).
+    """
+    over = dict(train__max_steps=10, train__eval_steps=4, train__lr=0.01)
+    last = [LastWeights(), LastWeights()]
+    straight = run(tmp_path, split_dir, params_file, "straight", callbacks=[last[0]], **over)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, split_dir, params_file, "resumed", callbacks=[Interrupt(3)])
+        run(tmp_path, split_dir, params_file, "resumed", callbacks=[Interrupt(6)], **over)
     assert not (tmp_path / "resumed" / "adapter").exists()  # nothing half-written
-    assert list((tmp_path / "ckpt").glob("train-*/checkpoint-2"))
-    resumed = run(tmp_path, split_dir, params_file, "resumed")
-    m = record(resumed)
-    assert m["resumed_from_step"] == 2
+    [checkpoint] = list((tmp_path / "ckpt").glob("train-*/checkpoint-4"))
+    before_kill = json.loads((checkpoint / "run_totals.json").read_text())["train_seconds"]
+    resumed = run(tmp_path, split_dir, params_file, "resumed", callbacks=[last[1]], **over)
+    m, s = record(resumed), record(straight)
+    assert m["resumed_from_step"] == 4
+    assert last[0].weights.keys() == last[1].weights.keys() and last[0].weights
+    for key, value in last[0].weights.items():
+        assert torch.equal(value, last[1].weights[key]), (key, (value - last[1].weights[key]).abs().max())
     a = load_file(straight / "adapter" / "adapter_model.safetensors")
     b = load_file(resumed / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
     for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
-    s = record(straight)
+        assert torch.equal(a[key], b[key]), (key, (a[key] - b[key]).abs().max())
     assert (m["best_step"], m["best_val_accuracy"]) == (s["best_step"], s["best_val_accuracy"])
+    # whole-run figures and curves, not just the part after the resume
+    for key in ("steps", "examples_seen", "final_train_loss"):
+        assert m[key] == s[key], key
+    assert m["train_seconds"] > before_kill > 0  # the seconds before the kill count too
+    for curve in ("loss.tsv", "eval/loss.tsv", "eval/accuracy.tsv"):
+        straight_rows = (straight / "live" / "plots" / "metrics" / curve).read_text()
+        assert (resumed / "live" / "plots" / "metrics" / curve).read_text() == straight_rows, curve
+    rows = (straight / "live" / "plots" / "metrics" / "loss.tsv").read_text().splitlines()
+    assert [int(r.split("\t")[0]) for r in rows[1:]] == [1, 4, 8, 10]  # at their optimizer steps, the last one too
+    assert not list((straight / "live" / "plots" / "metrics").glob("*runtime*"))
+
+
+class PoisonWeights(TrainerCallback):
+    """Turns one LoRA weight into NaN before a given step, as a diverging run would."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step + 1 == self.step:
+            with torch.no_grad():
+                next(p for n, p in model.named_parameters() if "lora_B" in n).fill_(float("nan"))
+
+
+def test_non_finite_loss_stops_training_and_writes_no_adapter(tmp_path, split_dir, params_file):
+    from nli.errors import UserError
+
+    with pytest.raises(
+        UserError,
+        match=r"training diverged at step 3: loss not finite.*no adapter was written.*"
+        r"Lower train.lr \(e.g. to 0.0005\)$",
+    ):
+        run(tmp_path, split_dir, params_file, "nan", callbacks=[PoisonWeights(3)])
+    assert not (tmp_path / "nan" / "adapter").exists()
+    assert not list((tmp_path / "ckpt").glob("train-*/checkpoint-3")) and not (tmp_path / "nan" / "train.json").exists()
 
 
 def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):

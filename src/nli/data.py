@@ -6,7 +6,11 @@ A record is ``{"id": str, "premise": str, "hypothesis": str, "label": int}`` wit
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ class Pool:
     name: str
     records: list[dict]
     dropped_unlabeled: int = 0
+    duplicates_dropped: int = 0  # set by drop_duplicates
 
 
 def parse_label(value, where: str) -> int | None:
@@ -70,14 +75,27 @@ def collect(name: str, items: Iterable[tuple[str, str, object]]) -> Pool:
     return Pool(name, records, dropped)
 
 
-def read_jsonl(path: str | Path) -> list[tuple[int, object]]:
-    """Parse a JSONL file into ``(line number, object)`` pairs; a bad line is a clear error."""
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{where}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); re-save the file as UTF-8"
+        ) from None
+
+
+def read_jsonl(path: str | Path, stream=None) -> list[tuple[int, object]]:
+    """Parse a JSONL file (or a binary ``stream``) into ``(line number, object)`` pairs.
+
+    A line that is not UTF-8 or not JSON is a clear error naming the file and line.
+    """
     path = Path(path)
-    if not path.is_file():
+    if stream is None and not path.is_file():
         raise UserError(f"{path} not found")
     objs = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") if stream is None else contextlib.nullcontext(stream) as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = _decode(raw, f"{path}:{lineno}")
             if not line.strip():
                 continue
             try:
@@ -87,6 +105,65 @@ def read_jsonl(path: str | Path) -> list[tuple[int, object]]:
                     f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno}); fix or remove that line"
                 ) from None
     return objs
+
+
+def read_csv(path: str | Path) -> list[tuple[int, object]]:
+    """Rows of a CSV file with a header, as ``(line number, dict)``; quoting errors name the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found")
+    text = _decode_file(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    try:
+        for row in reader:
+            if None in row or None in row.values():
+                raise UserError(
+                    f"{path}:{reader.line_num}: {len(reader.fieldnames or [])} columns in the header but a different "
+                    f"number on this line; quote fields that contain commas"
+                )
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise UserError(
+            f"{path}:{reader.line_num}: malformed CSV ({exc}); close the quote or quote the field"
+        ) from None
+    return rows
+
+
+def _decode_file(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8") from None
+
+
+def read_pairs(path: str, stdin=None) -> list[dict]:
+    """Premise/hypothesis pairs to label: JSONL, CSV (by extension) or ``-`` (JSONL on standard input).
+
+    Every row needs non-empty string ``premise`` and ``hypothesis`` (``5`` or ``null`` is an error, not
+    the text "None"); other fields pass through. Errors name the file and line.
+    """
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        rows, shown = read_jsonl("<stdin>", stream=stream), "<stdin>"
+    elif str(path).lower().endswith(".csv"):
+        rows, shown = read_csv(path), path
+    else:
+        rows, shown = read_jsonl(path), path
+    if not rows:
+        raise UserError(f"{shown}: no pairs found (the input is empty); give one pair per line")
+    for lineno, row in rows:
+        where = f"{shown}:{lineno}"
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: expected an object with premise and hypothesis, got {type(row).__name__}")
+        for key in ("premise", "hypothesis"):
+            value = row.get(key)
+            if not isinstance(value, str) or not value.strip():
+                problem = "missing" if key not in row else f"{value!r} (not a non-empty string)"
+                raise UserError(f"{where}: field {key!r} is {problem}; every pair needs a non-empty {key} text")
+    return [row for _, row in rows]
 
 
 def load_raw_file(path: Path, name: str) -> Pool:
@@ -151,6 +228,31 @@ def parse_size(value, key: str) -> int | None:
     raise UserError(f"params.yaml: split.{key} = {value!r}; use a positive integer or 'all'")
 
 
+def pair_key(record: dict) -> tuple[str, str]:
+    """What makes two records the same pair: premise and hypothesis, case and spacing ignored."""
+    return (" ".join(record["premise"].split()).casefold(), " ".join(record["hypothesis"].split()).casefold())
+
+
+def drop_duplicates(pools: list[Pool]) -> int:
+    """Keep each (premise, hypothesis) pair once over ``pools``, in priority order (first pool wins).
+
+    Within a pool the first occurrence stays; a pair already in an earlier pool is dropped from a later
+    one, so a test pair copied into the validation file never reaches training, and a repeated pair can't
+    land in both train and val. Each pool's ``duplicates_dropped`` is set; returns the total.
+    """
+    seen: set[tuple[str, str]] = set()
+    for pool in pools:
+        kept = []
+        for rec in pool.records:
+            key = pair_key(rec)
+            if key not in seen:
+                seen.add(key)
+                kept.append(rec)
+        pool.duplicates_dropped = len(pool.records) - len(kept)
+        pool.records = kept
+    return sum(pool.duplicates_dropped for pool in pools)
+
+
 def stratified_sample(records: list[dict], size: int | None, seed: int, what: str) -> tuple[list, list]:
     """Draw ``size`` records stratified by label (``None`` = all); return (sample, rest)."""
     if size is None or size == len(records):
@@ -159,6 +261,13 @@ def stratified_sample(records: list[dict], size: int | None, seed: int, what: st
         raise UserError(
             f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
             f"lower the size in params.yaml or use 'all'"
+        )
+    classes = len({r["label"] for r in records})
+    if min(size, len(records) - size) < classes:
+        raise UserError(
+            f"params.yaml: {what} = {size} leaves fewer than one pair per label on one side of a stratified "
+            f"draw from {len(records)} pairs ({classes} labels); use a size between {classes} and "
+            f"{len(records) - classes}, or 'all'"
         )
     from sklearn.model_selection import train_test_split
 
@@ -172,6 +281,9 @@ def make_splits(pools: dict[str, Pool], source: str, sizes: dict, seed: int) -> 
     Sizes are validated against the pools before any sampling; outputs are sorted by id.
     """
     n = {k: parse_size(sizes[f"{k}_size"], f"{k}_size") for k in SPLITS}
+    # test first: a pair that is also in the test pool never reaches training or model selection
+    order = ("test", "validation") if source == "dvc" else ("test", "validation", "train")
+    drop_duplicates([pools[name] for name in order])
     if source == "dvc":
         pool = pools["validation"].records
         if n["train"] is None and n["val"] is None:

@@ -13,17 +13,44 @@ import string
 from .errors import UserError
 from .labels import LABELS
 
-__all__ = ["LABELS", "check_template", "few_shot_prefix", "format_prompt", "label_token_ids"]
+__all__ = ["LABELS", "check_max_length", "check_template", "few_shot_prefix", "format_prompt", "label_token_ids"]
+
+MIN_PAIR_TOKENS = 8  # room a premise and a hypothesis need at the very least
 
 
-def check_template(template: str) -> str:
-    fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    if fields != {"premise", "hypothesis"}:
+def check_template(template: str, where: str = "params.yaml: prompt.template") -> str:
+    """The template must hold exactly ``{premise}`` and ``{hypothesis}``; a stray brace is an error."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
         raise UserError(
-            f"params.yaml: prompt.template must contain exactly the fields {{premise}} and "
-            f"{{hypothesis}}; found {sorted(fields) or 'none'}"
+            f"{where}: {exc} in {template[:60]!r}; write a literal brace as {{{{ or }}}} and the "
+            f"placeholders as {{premise}} and {{hypothesis}}"
+        ) from None
+    fields = sorted({f for _, f, _, _ in parsed if f is not None})
+    specs = [f for _, f, spec, conv in parsed if f is not None and (spec or conv)]
+    if fields != ["hypothesis", "premise"] or specs:
+        raise UserError(
+            f"{where} must contain exactly the placeholders {{premise}} and {{hypothesis}} (no format specs); "
+            f"found {fields or 'none'}. Write a literal brace as {{{{ or }}}}"
         )
     return template
+
+
+def check_max_length(tokenizer, template: str, max_length: int, params_path: str = "params.yaml") -> int:
+    """``max_length`` must leave room for a pair after the template's own tokens; return the template's count.
+
+    Prompts longer than ``max_length`` lose tokens from the left, so a limit at or under the template's
+    own length would silently cut every premise away.
+    """
+    own = len(tokenizer(format_prompt(template, "", ""), add_special_tokens=False)["input_ids"])
+    if max_length < own + MIN_PAIR_TOKENS:
+        raise UserError(
+            f"{params_path}: prompt.max_length = {max_length} but the template alone is {own} tokens, so every "
+            f"prompt would be cut; "
+            f"set it to at least {own + MIN_PAIR_TOKENS} (SNLI pairs need about {own + 64})"
+        )
+    return own
 
 
 def format_prompt(template: str, premise: str, hypothesis: str, prefix: str = "") -> str:

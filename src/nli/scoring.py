@@ -178,10 +178,15 @@ class Classifier:
         )
 
 
-def load_classifier(params: dict, batch_size: int, adapter: str | None = None, prefix: str = "") -> Classifier:
+def load_classifier(
+    params: dict, batch_size: int, adapter: str | None = None, prefix: str = "", params_path: str = "params.yaml"
+) -> Classifier:
     """Load the model of ``params.model`` with the prompt of ``params.prompt`` and, if given, a PEFT adapter."""
     template = prompts.check_template(params["prompt"]["template"])
+    if adapter:
+        modeling.check_adapter_folder(adapter)  # fail before the model loads
     loaded = modeling.load(params["model"])
+    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"], params_path)
     label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
     model = modeling.load_adapter(loaded.model, adapter) if adapter else loaded.model
     return Classifier(loaded, model, label_ids, template, params["prompt"]["max_length"], batch_size, prefix)

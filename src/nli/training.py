@@ -51,6 +51,25 @@ class LabelTokenTrainer(Trainer):
         self.label_token_ids = label_token_ids
         # Our loss is a per-batch mean, so let Trainer divide it by the accumulation steps.
         self.model_accepts_loss_kwargs = False
+        keep_4bit_layout(self.model)
+        self._bad_loss = None  # on the device: set when a micro-batch's loss is not finite (no sync per batch)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        bad = ~torch.isfinite(loss.detach())  # Trainer leaves non-finite losses out of its logged mean
+        self._bad_loss = bad if self._bad_loss is None else self._bad_loss | bad
+        return loss
+
+    def _get_grad_norm(self, model, grad_norm=None):
+        """Trainer's per-step gradient norm (a float), checked with the loss before the optimizer steps."""
+        norm = super()._get_grad_norm(model, grad_norm=grad_norm)
+        loss_bad = self._bad_loss is not None and bool(self._bad_loss)
+        self._bad_loss = None
+        # fp16 uses a loss scaler, which expects inf gradients now and then and skips those steps itself
+        norm_bad = not self.args.fp16 and norm is not None and not math.isfinite(float(norm))
+        if loss_bad or norm_bad:
+            raise non_finite_error(self.state.global_step + 1, loss_bad, norm, self.args)
+        return norm
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -66,6 +85,41 @@ class LabelTokenTrainer(Trainer):
         if return_outputs:
             return loss, {"label_logits": logits[:, self.label_token_ids]}
         return loss
+
+
+class NonFiniteTraining(UserError):
+    """The loss or the gradient norm stopped being a finite number: the run has diverged."""
+
+
+def non_finite_error(step: int, loss_bad: bool, norm, args) -> NonFiniteTraining:
+    dtype = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
+    other = {"fp16": "set model.compute_dtype: bf16 or fp32", "bf16": "set model.compute_dtype: fp32"}
+    return NonFiniteTraining(
+        f"training diverged at step {step}: loss {'not finite' if loss_bad else 'finite'}, gradient norm "
+        f"{float(norm) if norm is not None else '?'} (train.lr {args.learning_rate:g}, {dtype}); no adapter was "
+        f"written. Lower train.lr (e.g. to {args.learning_rate / 10:g})"
+        + (f" or {other[dtype]}" if dtype in other else "")
+    )
+
+
+def keep_4bit_layout(model: torch.nn.Module) -> int:
+    """Keep every bitsandbytes ``Linear4bit`` in the layout it was loaded in; return how many there are.
+
+    On a CPU with AVX512-BF16, a ``Linear4bit`` repacks its 4-bit weight in place the first time it
+    runs in eval mode (validation) and from then on computes through another kernel. A run resumed from
+    a checkpoint starts from freshly loaded (unpacked) weights, so it computed differently from the
+    uninterrupted run until its own next validation, and the resumed adapter differed. With the repack
+    off, every run computes the same way whether interrupted or not. A model without 4-bit layers (e.g.
+    NF4 weights dequantized once on CPU) is left as is.
+    """
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        return 0
+    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for m in layers:
+        m.support_avx512bf16_for_cpu = False
+    return len(layers)
 
 
 def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: list[int]) -> list[dict]:
