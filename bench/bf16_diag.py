@@ -14,18 +14,15 @@ import argparse
 import contextlib
 import inspect
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like  # noqa: E402
-
-from nli import modeling, scoring, training  # noqa: E402
+from nli import modeling, scoring, training
 
 
 def right_pad(seqs, pad_id):

@@ -11,19 +11,16 @@ batch with and without checkpointing once the adapter is non-zero (dropout off, 
 import argparse
 import contextlib
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import TrainerCallback, set_seed
 
-sys.path.insert(0, str(Path(__file__).parent))
-from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like  # noqa: E402
-
-from nli import modeling, scoring, training  # noqa: E402
+from nli import modeling, scoring, training
 
 
 class Log(TrainerCallback):

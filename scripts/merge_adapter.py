@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 from scipy.special import softmax
 
-from nli import card, config, data, io, modeling, scoring, training
+from nli import adapters, card, config, data, io, scoring, training
 from nli.errors import UserError, run_stage
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--min-agreement", type=float, default=0.995)
     args = ap.parse_args()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    modeling.check_adapter_folder(args.adapter)  # before any loading
+    adapters.check_adapter_folder(args.adapter)  # before any loading
     pairs = data.read_pairs(args.sample)[: max(1, args.check_n)]
 
     # exactly the evaluated model: the base as params load it (NF4 on GPU) plus the adapter
@@ -40,8 +40,8 @@ def main() -> None:
     training.keep_4bit_layout(classifier.model)  # the exact NF4 path, not bitsandbytes' bf16 CPU repack
     reference, _ = classifier.score(pairs, desc="check")
     base = classifier.model.unload()  # the base again, adapter layers removed
-    layers = modeling.dequantize_4bit_layers(base, classifier.loaded.dtype)  # 0 on CPU: dequantized at load
-    merged = classifier.model = modeling.load_adapter(base, args.adapter).merge_and_unload()
+    layers = adapters.dequantize_4bit_layers(base, classifier.loaded.dtype)  # 0 on CPU: dequantized at load
+    merged = classifier.model = adapters.load_adapter(base, args.adapter).merge_and_unload()
     result, _ = classifier.score(pairs, desc="check")
 
     agreement = float((reference.argmax(1) == result.argmax(1)).mean())

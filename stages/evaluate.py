@@ -43,7 +43,7 @@ def main() -> None:
     )
 
     metrics.reset_peak_memory()
-    classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter, prefix)
+    classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter, prefix, args.params)
     logprobs, speed = classifier.score(test, desc="evaluate")
 
     gold = np.array([r["label"] for r in test])

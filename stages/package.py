@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from nli import card, config, io
+from nli import adapters, card, config, io
 from nli.errors import UserError, run_stage
 
 
@@ -27,11 +27,11 @@ def main() -> None:
     args = ap.parse_args()
 
     params = config.load(args.params, ["model", "prompt", "train", "lora"])
-    missing = [name for name in card.ADAPTER_FILES if not (args.adapter / name).is_file()]
+    missing = [name for name in adapters.ADAPTER_FILES if not (args.adapter / name).is_file()]
     if missing:
         raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
     with io.atomic_dir(args.out) as tmp:
-        for name in card.ADAPTER_FILES:
+        for name in adapters.ADAPTER_FILES:
             shutil.copyfile(args.adapter / name, tmp / name)
         card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics, compare=args.compare_metrics)
     print(f"package: {args.out} ({', '.join(sorted(p.name for p in args.out.iterdir()))})")

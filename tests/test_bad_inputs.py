@@ -102,6 +102,8 @@ def cmd(ws: Path, script: str, params: Path, *args: str) -> list[str]:
             str(ws / "out" / "adapter"),
             "--metrics",
             str(ws / "out" / "train.json"),
+            "--run-log",
+            str(ws / "out" / "train_run.json"),
             "--live-dir",
             "",
             "--checkpoints",
@@ -118,6 +120,8 @@ def cmd(ws: Path, script: str, params: Path, *args: str) -> list[str]:
             str(ws / "out" / "conf.csv"),
             "--metrics",
             str(ws / "out" / "m.json"),
+            "--run-log",
+            str(ws / "out" / "eval_run.json"),
             *args,
         ]
     return base + list(args)

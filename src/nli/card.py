@@ -16,8 +16,6 @@ from typing import Any
 from .labels import LABELS
 from .modeling import HUB_ALIASES
 
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-
 
 def base_model_id(name: str) -> str:
     """The portable name of the base model: the hub id for a hub alias, else the name from params.yaml."""

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import modeling, prompts
+from . import adapters, modeling, prompts
 
 
 def encode(tokenizer, prompts: list[str], max_length: int) -> list[list[int]]:
@@ -184,9 +184,9 @@ def load_classifier(
     """Load the model of ``params.model`` with the prompt of ``params.prompt`` and, if given, a PEFT adapter."""
     template = prompts.check_template(params["prompt"]["template"])
     if adapter:
-        modeling.check_adapter_folder(adapter)  # fail before the model loads
+        adapters.check_adapter_folder(adapter)  # fail before the model loads
     loaded = modeling.load(params["model"])
     prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"], params_path)
     label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
-    model = modeling.load_adapter(loaded.model, adapter) if adapter else loaded.model
+    model = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
     return Classifier(loaded, model, label_ids, template, params["prompt"]["max_length"], batch_size, prefix)
