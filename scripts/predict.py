@@ -80,7 +80,8 @@ def main() -> None:
         classifier.score([{"premise": "A dog runs.", "hypothesis": "An animal moves."}], progress=False)  # warm-up
     print(f"model ready in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
     if args.stream:
-        return stream(classifier)
+        with scoring.adapter_in_compute_dtype(classifier.model):  # cast the adapter once, not once a pair
+            return stream(classifier)
 
     start = time.perf_counter()
     logprobs, _ = classifier.score(pairs, desc="predict")
