@@ -14,7 +14,6 @@ or set `model.name: merged/` and `model.quantization.load_in_4bit: false` in par
 import argparse
 
 import numpy as np
-from scipy.special import softmax
 
 from nli import adapters, card, config, data, io, scoring, training
 from nli.errors import UserError, run_stage
@@ -45,7 +44,7 @@ def main() -> None:
     result, _ = classifier.score(pairs, desc="check")
 
     agreement = float((reference.argmax(1) == result.argmax(1)).mean())
-    shift = float(np.abs(softmax(reference, axis=1) - softmax(result, axis=1)).max())
+    shift = float(np.abs(scoring.probabilities(reference) - scoring.probabilities(result)).max())
     report = (
         f"label agreement with the evaluated model {agreement:.1%} on {len(pairs)} pairs of {args.sample} "
         f"(max |p difference| {shift:.2e}; {layers} 4-bit layers dequantized)"

@@ -22,7 +22,7 @@ import numpy as np
 
 from nli import config, data, io, scoring
 from nli.errors import UserError, run_stage
-from nli.prompts import LABELS
+from nli.labels import LABELS
 
 
 def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
