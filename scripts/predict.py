@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from nli import config, data, io, scoring
+from nli import config, cpu, data, io, scoring
 from nli.errors import UserError, run_stage
 from nli.labels import LABELS
 
@@ -80,7 +80,8 @@ def main() -> None:
         classifier.score([{"premise": "A dog runs.", "hypothesis": "An animal moves."}], progress=False)  # warm-up
     print(f"model ready in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
     if args.stream:
-        with scoring.adapter_in_compute_dtype(classifier.model):  # cast the adapter once, not once a pair
+        # cast the adapter and pack the CPU weights once, not once a pair
+        with scoring.adapter_in_compute_dtype(classifier.model), cpu.prepacked(classifier.model):
             return stream(classifier)
 
     start = time.perf_counter()

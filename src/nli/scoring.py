@@ -92,6 +92,9 @@ def adapter_in_compute_dtype(model):
 
     PEFT keeps adapter weights in float32; without autocast each adapted layer would then cast its
     input to float32 and run the adapter in float32, about a quarter of a bf16 scoring pass."""
+    if getattr(model, "_adapter_cast", False):  # nested (predict --stream): walking the parameters costs ~10 ms
+        yield model
+        return
     base = getattr(getattr(model, "get_base_model", lambda: model)(), "dtype", torch.float32)
     saved = []
     if base in (torch.bfloat16, torch.float16):
@@ -99,9 +102,11 @@ def adapter_in_compute_dtype(model):
             if "lora_" in name and p.dtype != base:
                 saved.append((p, p.data))
                 p.data = p.data.to(base)
+    model._adapter_cast = True
     try:
         yield model
     finally:
+        model._adapter_cast = False
         for p, data in saved:
             p.data = data
 
@@ -117,7 +122,8 @@ def score(
     progress: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
-    model.eval()
+    if model.training:  # eval() walks every module: ~20 ms a call, too much for one pair at a time
+        model.eval()
     device = next(model.parameters()).device
     scores = np.zeros((len(encoded), len(label_ids)), dtype=np.float32)
     batches = length_sorted_batches([len(s) for s in encoded], batch_size)
