@@ -5,7 +5,7 @@ set -u
 P=$1; O=$2; mkdir -p "$O"
 cp "$P" params.yaml
 python3 stages/split.py --params params.yaml --raw data/raw/snli --out-dir data/split --metrics "$O/data.json" || exit 2
-python3 -c "from nli import modeling; modeling.build_tiny('phi-2-shapes')"
+python3 -c "from nli import checkpoints; checkpoints.build_tiny('phi-2-shapes')"
 nvidia-smi topo -m > "$O/topo.txt" 2>&1
 T="stages/train.py --params params.yaml --train data/split/train.jsonl --val data/split/val.jsonl --live-dir="
 timeout 240 python3 $T --adapter-dir /tmp/a1 --metrics "$O/train_1gpu.json" --checkpoints /tmp/ck1 > "$O/g1.log" 2>&1

@@ -21,7 +21,7 @@ import time
 import torch
 from transformers import TrainerCallback
 
-from nli import io, modeling, scoring, training
+from nli import checkpoints, io, modeling, scoring, training
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
@@ -228,7 +228,7 @@ def main() -> None:
     args = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("error: this benchmark needs a CUDA GPU")
-    modeling.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
+    checkpoints.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
     rows = []
     for key in args.configs.split(","):
         rows.append(run(*CONFIGS[key], steps=args.steps, n_eval=args.eval_examples))

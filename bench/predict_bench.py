@@ -3,7 +3,8 @@
 
     python bench/predict_bench.py --pairs data/split/test.jsonl -n 100 --out bench/results/predict_bench.json
 
-Cold start: from spawning the process (interpreter start and imports included) to its "model ready" line.
+Cold start (median of --repeat): from spawning the process (interpreter start and imports included) to
+its "model ready" line.
 Latency: one pair written to stdin, then the wait for its answer line, pair after pair. The answers are
 compared with the finetuned evaluation's predictions (batches of 32) for label agreement.
 """
@@ -22,15 +23,8 @@ from nli import io
 from nli.labels import LABELS
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", default="data/split/test.jsonl")
-    ap.add_argument("--evaluated", default="outputs/predictions/finetuned.csv")
-    ap.add_argument("-n", type=int, default=100)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args()
-    rows = [json.loads(line) for line in Path(args.pairs).read_text().splitlines()[: args.n]]
-
+def session(rows: list[dict]) -> tuple[float, list[float], list[dict]]:
+    """One cold start, then the pairs one at a time; seconds to ready, seconds per pair, the answers."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "scripts/predict.py", "--stream"],
@@ -44,7 +38,6 @@ def main() -> None:
         if line.startswith("model ready"):
             break
     cold = time.perf_counter() - start
-
     latencies, answers = [], []
     for row in rows:
         sent = time.perf_counter()
@@ -54,6 +47,25 @@ def main() -> None:
         latencies.append(time.perf_counter() - sent)
     proc.stdin.close()
     proc.wait()
+    return cold, latencies, answers
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", default="data/split/test.jsonl")
+    ap.add_argument("--evaluated", default="outputs/predictions/finetuned.csv")
+    ap.add_argument("-n", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3, help="cold starts (the pairs are split over them)")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    rows = [json.loads(line) for line in Path(args.pairs).read_text().splitlines()[: args.n]]
+
+    colds, latencies, answers = [], [], []
+    for part in np.array_split(np.arange(len(rows)), args.repeat):
+        cold, lat, ans = session([rows[i] for i in part])
+        colds.append(cold)
+        latencies += lat
+        answers += ans
 
     evaluated = {}
     if Path(args.evaluated).exists():
@@ -68,7 +80,8 @@ def main() -> None:
     ]
     ms = 1000 * np.array(latencies)
     result = {
-        "cold_start_to_model_ready_s": round(cold, 2),
+        "cold_start_to_model_ready_s_median": round(float(np.median(colds)), 2),
+        "cold_start_to_model_ready_s_all": [round(c, 2) for c in colds],
         "pairs": len(rows),
         "latency_ms_median": round(float(np.median(ms)), 1),
         "latency_ms_p90": round(float(np.percentile(ms, 90)), 1),

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from nli import config, cpu, data, io, scoring
+from nli import config, cpu, data, io, modeling, scoring
 from nli.errors import UserError, run_stage
 from nli.labels import LABELS
 
@@ -72,6 +72,7 @@ def main() -> None:
 
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
+    modeling.skip_unused_bitsandbytes(params["model"])  # a 1 s import that this process would never call
     pairs = None if args.stream else data.read_pairs(args.input)
     classifier = scoring.load_classifier(
         params, args.batch_size or params["evaluate"]["batch_size"], args.adapter or None, params_path=args.params

@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from nli import config, data, io
+from nli import config, data, io, splits
 from nli.errors import UserError, run_stage
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     params = config.load(args.params, ["data", "split"])
     source, seed = params["data"]["source"], params["seed"]
     for key in ("train_size", "val_size", "test_size"):  # sizes are checked before any data is read
-        data.parse_size(params["split"][key], key)
+        splits.parse_size(params["split"][key], key)
 
     if source == "dvc":
         raw = Path(args.raw)
@@ -35,16 +35,16 @@ def main() -> None:
     else:
         pools = data.load_hub(params["data"]["hub_dataset"])
         origin = {"train": "train", "val": "validation", "test": "test"}
-    sets = data.make_splits(pools, source, params["split"], seed)
+    sets = splits.make_splits(pools, source, params["split"], seed)
 
-    overlap = {data.pair_key(r) for r in sets["test"]} & {data.pair_key(r) for r in sets["train"] + sets["val"]}
+    overlap = {splits.pair_key(r) for r in sets["test"]} & {splits.pair_key(r) for r in sets["train"] + sets["val"]}
     if overlap:  # drop_duplicates makes this impossible; a guard, not a feature
         raise UserError(f"test set shares {len(overlap)} pairs with train/val")
 
     with io.atomic_dir(args.out_dir) as tmp:  # the whole folder, or the old one stays
         for name, records in sets.items():
             io.write_jsonl(tmp / f"{name}.jsonl", records)
-            print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {data.label_counts(records)}")
+            print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {splits.label_counts(records)}")
     duplicates = sum(pool.duplicates_dropped for pool in pools.values())
     print(f"dropped {duplicates} repeated (premise, hypothesis) pairs (test pairs win)")
     counts = {name: len(records) for name, records in sets.items()}
@@ -54,7 +54,7 @@ def main() -> None:
         info={
             "source": source if source == "dvc" else params["data"]["hub_dataset"],
             "from": origin,
-            "labels": {name: data.label_counts(records) for name, records in sets.items()},
+            "labels": {name: splits.label_counts(records) for name, records in sets.items()},
             "seed": seed,
             "dropped_unlabeled": {name: pool.dropped_unlabeled for name, pool in pools.items()},
             "duplicates_dropped": {name: pool.duplicates_dropped for name, pool in pools.items()},

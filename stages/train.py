@@ -59,7 +59,7 @@ def main(argv=None, callbacks=()) -> None:
         train_ex,
         val_ex,
         base.label_ids,
-        [totals, *callbacks],
+        [totals, run_callbacks.ReleaseFreedMemory(), *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         trainer.add_callback(run_callbacks.live_curves(args.live_dir))

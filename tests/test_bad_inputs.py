@@ -36,7 +36,7 @@ def ws(tmp_path_factory) -> Path:
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    from nli import modeling, training
+    from nli import checkpoints, training
 
     ws = tmp_path_factory.mktemp("probes")
     write_jsonl(ws / "raw" / "validation.jsonl", make_pairs(120, seed=1))
@@ -48,7 +48,7 @@ def ws(tmp_path_factory) -> Path:
     write_jsonl(ws / "pairs.jsonl", [{k: r[k] for k in ("premise", "hypothesis")} for r in make_pairs(3, seed=9)])
     lora = tiny_params()["lora"]
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(modeling.resolve("tiny-llama"))
+    base = AutoModelForCausalLM.from_pretrained(checkpoints.resolve("tiny-llama"))
     get_peft_model(base, training.lora_config(lora, base)).save_pretrained(ws / "adapter")
     other = AutoModelForCausalLM.from_config(
         LlamaConfig(

@@ -47,9 +47,9 @@ def save_adapter(base_dir: Path, out: Path) -> None:
 
 
 def test_adapter_bytes_do_not_depend_on_where_the_base_model_lives(tmp_path):
-    from nli import modeling
+    from nli import checkpoints
 
-    cached = Path(modeling.resolve("tiny-llama"))
+    cached = Path(checkpoints.resolve("tiny-llama"))
     for user in ("alice", "bob"):  # the same base model in two users' caches
         shutil.copytree(cached, tmp_path / user / ".cache" / cached.name)
         save_adapter(tmp_path / user / ".cache" / cached.name, tmp_path / f"adapter-{user}")

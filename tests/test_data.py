@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 
-from nli import data
+from nli import data, splits
 from nli.errors import UserError
 
 
@@ -57,19 +57,19 @@ def pools(raw_dir):
 
 def test_split_is_deterministic_stratified_and_leak_free(raw_dir):
     sizes = {"train_size": 60, "val_size": 30, "test_size": 30}
-    a = data.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
-    b = data.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
-    c = data.make_splits(pools(raw_dir), "dvc", sizes, seed=8)
+    a = splits.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
+    b = splits.make_splits(pools(raw_dir), "dvc", sizes, seed=7)
+    c = splits.make_splits(pools(raw_dir), "dvc", sizes, seed=8)
     assert a == b and a["train"] != c["train"]
     ids = {k: {r["id"] for r in v} for k, v in a.items()}
     assert not ids["train"] & ids["val"]
     assert all(i.startswith("validation-") for i in ids["train"] | ids["val"])
     assert all(i.startswith("test-") for i in ids["test"])
-    assert data.label_counts(a["val"]) == {"entailment": 10, "neutral": 10, "contradiction": 10}
+    assert splits.label_counts(a["val"]) == {"entailment": 10, "neutral": 10, "contradiction": 10}
 
 
 def test_all_takes_the_rest_of_the_pool(raw_dir):
-    out = data.make_splits(pools(raw_dir), "dvc", {"train_size": "all", "val_size": 20, "test_size": "all"}, 0)
+    out = splits.make_splits(pools(raw_dir), "dvc", {"train_size": "all", "val_size": 20, "test_size": "all"}, 0)
     assert (len(out["train"]), len(out["val"]), len(out["test"])) == (100, 20, 60)
 
 
@@ -84,7 +84,7 @@ def test_all_takes_the_rest_of_the_pool(raw_dir):
 )
 def test_impossible_sizes_fail_before_sampling(raw_dir, sizes, message):
     with pytest.raises(UserError, match=message):
-        data.make_splits(pools(raw_dir), "dvc", sizes, 0)
+        splits.make_splits(pools(raw_dir), "dvc", sizes, 0)
 
 
 def test_hub_source_reads_a_local_dataset_folder(tmp_path):
@@ -96,7 +96,7 @@ def test_hub_source_reads_a_local_dataset_folder(tmp_path):
     got = data.load_hub(str(folder))
     assert {k: len(v.records) for k, v in got.items()} == {"train": 30, "validation": 12, "test": 9}
     assert got["train"].dropped_unlabeled == 1
-    out = data.make_splits(got, "hub", {"train_size": "all", "val_size": 6, "test_size": "all"}, 0)
+    out = splits.make_splits(got, "hub", {"train_size": "all", "val_size": 6, "test_size": "all"}, 0)
     assert len(out["train"]) == 30 and all(r["id"].startswith("validation-") for r in out["val"])
 
 
@@ -170,7 +170,7 @@ def test_duplicate_pairs_never_cross_splits(tmp_path, params_file):
         "duplicates_dropped": 5 + 10 + 15,
     }
     sets = {n: data.read_split(tmp_path / "split" / f"{n}.jsonl") for n in ("train", "val", "test")}
-    keys = {n: [data.pair_key(r) for r in rows] for n, rows in sets.items()}
+    keys = {n: [splits.pair_key(r) for r in rows] for n, rows in sets.items()}
     assert all(len(k) == len(set(k)) for k in keys.values())
     assert not set(keys["test"]) & set(keys["train"] + keys["val"])
     assert not set(keys["train"]) & set(keys["val"])
@@ -214,4 +214,4 @@ def test_a_failed_split_leaves_the_previous_split_folder_whole(tmp_path, raw_dir
 
 def test_val_size_too_small_to_stratify_is_a_clear_error(raw_dir):
     with pytest.raises(UserError, match=r"split.val_size = 2 leaves fewer than one pair per label.*use a size"):
-        data.make_splits(pools(raw_dir), "dvc", {"train_size": 60, "val_size": 2, "test_size": 30}, seed=1)
+        splits.make_splits(pools(raw_dir), "dvc", {"train_size": 60, "val_size": 2, "test_size": 30}, seed=1)

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from nli import modeling, training
+from nli import checkpoints, modeling, training
 from nli.errors import UserError
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
@@ -22,7 +22,7 @@ def lora_counts(name: str, lora: dict) -> dict:
 
 def test_report_lora_arithmetic_on_tiny_phi():
     """r on q/k/v adds layers * 3 * r * (h + h); 4-bit weights count half in raw numel."""
-    spec = modeling.TINY_CONFIGS["tiny-phi"]
+    spec = checkpoints.TINY_CONFIGS["tiny-phi"]
     h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 8
     counts = lora_counts(
         "tiny-phi", {"r": r, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj"]}
@@ -49,7 +49,7 @@ def test_phi2_report_figures_by_closed_form():
 def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
     import shutil
 
-    folder = shutil.copytree(modeling.build_tiny("tiny-phi"), tmp_path / "my-checkpoint")
+    folder = shutil.copytree(checkpoints.build_tiny("tiny-phi"), tmp_path / "my-checkpoint")
     loaded = modeling.load({"name": str(folder), "quantization": {"load_in_4bit": False}})
     assert loaded.info["source"] == str(folder) and loaded.tokenizer.padding_side == "left"
     assert loaded.tokenizer.pad_token is not None
@@ -57,7 +57,7 @@ def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
 
 def test_unknown_alias_is_a_clear_error():
     with pytest.raises(UserError, match="neither a known alias"):
-        modeling.resolve("smollm-9000")
+        checkpoints.resolve("smollm-9000")
 
 
 def test_hub_model_unavailable_offline_says_how_to_get_it():
@@ -78,7 +78,7 @@ def test_no_remote_code_no_pickle_in_project_code():
 
 
 def test_all_linear_targets_every_projection_of_tiny_llama():
-    spec = modeling.TINY_CONFIGS["tiny-llama"]
+    spec = checkpoints.TINY_CONFIGS["tiny-llama"]
     h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 4
     kv = h // spec["num_attention_heads"] * spec["num_key_value_heads"]
     counts = lora_counts("tiny-llama", {"r": r, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})

@@ -128,14 +128,14 @@ def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from nli import modeling, training
+    from nli import checkpoints, modeling, training
 
     params = tiny_params()  # NF4, as the pipeline evaluates
     params["model"]["compute_dtype"] = "fp32"  # exact arithmetic: bf16 rounds merged and unmerged sums apart
     assert params["model"]["quantization"]["load_in_4bit"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(modeling.resolve("tiny-llama"))
+    base = AutoModelForCausalLM.from_pretrained(checkpoints.resolve("tiny-llama"))
     config = training.lora_config(params["lora"], base)
     config.init_lora_weights = False  # a non-zero update, as after training
     get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
@@ -178,10 +178,10 @@ def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from nli import modeling, training
+    from nli import checkpoints, training
 
     torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(modeling.resolve("tiny-llama"))
+    base = AutoModelForCausalLM.from_pretrained(checkpoints.resolve("tiny-llama"))
     get_peft_model(base, training.lora_config(params["lora"], base)).save_pretrained(tmp_path / "adapter")
     write_jsonl(tmp_path / "sample.jsonl", make_pairs(6, seed=12))
     result = run(

@@ -252,3 +252,28 @@ def test_adapter_files_do_not_depend_on_the_hash_seed(tmp_path, split_dir, param
         )
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]
+
+
+def test_freed_memory_goes_back_to_the_os_around_each_validation(tmp_path, split_dir, params_file, monkeypatch):
+    """glibc keeps freed heap blocks: without a trim at each validation and checkpoint the train stage's RSS
+    grew 0.7 GB at its first validation (3.15 GiB peak for ~2 GB live on SmolLM2)."""
+    from nli import callbacks
+
+    calls = []
+    real_init = callbacks.ReleaseFreedMemory.__init__
+
+    def counting_init(self):
+        real_init(self)
+        assert self.trim is not None  # glibc here
+        self.trim = lambda pad: calls.append(pad)
+
+    monkeypatch.setattr(callbacks.ReleaseFreedMemory, "__init__", counting_init)
+    steps = {}
+
+    class Steps(TrainerCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            steps.update(max=state.max_steps, eval=args.eval_steps)
+
+    run(tmp_path, split_dir, params_file, "trim", callbacks=[Steps()])
+    validations = steps["max"] // steps["eval"] + (steps["max"] % steps["eval"] > 0)
+    assert len(calls) >= 3 * validations  # before and after each validation, after each checkpoint

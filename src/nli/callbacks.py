@@ -141,3 +141,32 @@ def live_curves(live_dir: str | Path):
                 self._log(state.global_step, logs or {})
 
     return LiveCurves()
+
+
+class ReleaseFreedMemory(TrainerCallback):
+    """Hand freed heap memory back to the OS around each validation and checkpoint (glibc's malloc_trim).
+
+    glibc keeps freed blocks; validation batches (twice the training micro-batch) interleave with the training
+    activations, and the heap fragments: the train stage's RSS grew by 0.7 GB at its first validation and
+    peaked at 3.15 GiB with ~2 GB live. Trimming only here, not every step, costs no measurable time."""
+
+    def __init__(self):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.util.find_library("c")
+        self.trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None  # glibc only
+
+    def _release(self) -> None:
+        if self.trim is not None:
+            self.trim(0)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if control.should_evaluate or control.should_save:
+            self._release()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._release()
+
+    def on_save(self, args, state, control, **kwargs):
+        self._release()

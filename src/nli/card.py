@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import HUB_ALIASES
 from .labels import LABELS
-from .modeling import HUB_ALIASES
 
 
 def base_model_id(name: str) -> str:
