@@ -52,13 +52,16 @@ def test_prepacked_weights_give_bit_identical_single_pair_logits(tmp_path):
     for name, p in model.named_parameters():  # a non-zero adapter, so the LoRA layers count
         if "lora_B" in name:
             torch.nn.init.normal_(p, std=0.5)
+    model.eval()
     rows = [scoring.collate([ids], 0) for ids in ([5, 6, 7, 8, 9], [10, 11], [12, 13, 14, 15])]
     with torch.inference_mode(), scoring.adapter_in_compute_dtype(model):
         plain = [scoring.answer_logits(model, b) for b in rows]
         with cpu.prepacked(model):
             packed_layers = [m for m in model.modules() if hasattr(m, "_packed_weight")]
+            lean_layers = [m for m in model.modules() if hasattr(m, "_lean_ab")]
             packed = [scoring.answer_logits(model, b) for b in rows]
-    assert packed_layers and all(torch.equal(a, b) for a, b in zip(plain, packed))
+    assert packed_layers and len(lean_layers) == 2 * 3  # q, v, down_proj in both layers
+    assert all(torch.equal(a, b) for a, b in zip(plain, packed))
     assert not any(hasattr(m, "_packed_weight") or "forward" in vars(m) for m in model.modules())
     with torch.no_grad():  # weights changed after the context (a merge) are what the model computes with
         model.get_base_model().model.layers[0].mlp.down_proj.base_layer.weight.mul_(2)
