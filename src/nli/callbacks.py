@@ -144,11 +144,14 @@ def live_curves(live_dir: str | Path):
 
 
 class ReleaseFreedMemory(TrainerCallback):
-    """Hand freed heap memory back to the OS around each validation and checkpoint (glibc's malloc_trim).
+    """Hand freed heap memory back to the OS after every optimizer step, validation and checkpoint (glibc's
+    malloc_trim).
 
-    glibc keeps freed blocks; validation batches (twice the training micro-batch) interleave with the training
-    activations, and the heap fragments: the train stage's RSS grew by 0.7 GB at its first validation and
-    peaked at 3.15 GiB with ~2 GB live. Trimming only here, not every step, costs no measurable time."""
+    glibc keeps freed blocks resident, and each batch length frees blocks of other sizes, so the heap keeps
+    growing while ~0.8 GB stays live between steps (SmolLM2 train stage: 3.06-3.23 GiB peak with trims only
+    around validations). Trimming after every step: 2.80 GiB peak, adapter byte-identical; steps ~6% slower,
+    since the next step faults the released pages back in. Trimming between micro-batches as well: 2.72 GiB,
+    but ~20% slower."""
 
     def __init__(self):
         import ctypes
@@ -162,8 +165,7 @@ class ReleaseFreedMemory(TrainerCallback):
             self.trim(0)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if control.should_evaluate or control.should_save:
-            self._release()
+        self._release()
 
     def on_evaluate(self, args, state, control, **kwargs):
         self._release()
