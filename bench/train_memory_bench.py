@@ -4,6 +4,7 @@
     python bench/train_memory_bench.py --name trim-step --out-dir /tmp/mem          # the committed stage
     python bench/train_memory_bench.py --name trim-validation --trim validation     # the stage before
     python bench/train_memory_bench.py --name pad8 --pad-multiple 8                 # bucketed lengths
+    python bench/train_memory_bench.py --name input-cast --adapter-input-cast       # PEFT's fp32 input cast
 
 Runs `stages/train.py` on params.yaml and the split in data/split (outputs under --out-dir, nothing of the
 pipeline's is touched), then prints one table row: peak RSS (GiB, ru_maxrss), seconds per optimizer step
@@ -21,6 +22,7 @@ import runpy
 import time
 from pathlib import Path
 
+import peft.helpers
 import torch.nn.functional as F
 import yaml
 from transformers import TrainerCallback
@@ -88,6 +90,7 @@ def main() -> None:
     ap.add_argument("--out-dir", default="/tmp/train_memory_bench")
     ap.add_argument("--trim", choices=["step", "substep", "validation"], default="step")
     ap.add_argument("--pad-multiple", type=int, default=1)
+    ap.add_argument("--adapter-input-cast", action="store_true", help="the stage before: adapter inputs to fp32")
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
 
@@ -97,6 +100,9 @@ def main() -> None:
         callbacks.ReleaseFreedMemory.on_step_end = lambda self, a, state, control, **kw: (
             release(self, a, state, control, **kw) if control.should_evaluate or control.should_save else None
         )
+    if args.adapter_input_cast:  # LabelTokenTrainer.train turns PEFT's cast off under autocast; keep it on
+        disable = peft.helpers.disable_input_dtype_casting
+        peft.helpers.disable_input_dtype_casting = lambda model, active=True: disable(model, active=False)
     if args.pad_multiple > 1:
         scoring.collate = padded_collate(args.pad_multiple)
     out.mkdir(parents=True, exist_ok=True)
