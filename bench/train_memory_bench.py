@@ -5,6 +5,7 @@
     python bench/train_memory_bench.py --name trim-validation --trim validation     # the stage before
     python bench/train_memory_bench.py --name pad8 --pad-multiple 8                 # bucketed lengths
     python bench/train_memory_bench.py --name input-cast --adapter-input-cast       # PEFT's fp32 input cast
+    python bench/train_memory_bench.py --name mm1m --mmap-threshold 1048576        # glibc mmaps blocks >= 1 MiB
 
 Runs `stages/train.py` on params.yaml and the split in data/split (outputs under --out-dir, nothing of the
 pipeline's is touched), then prints one table row: peak RSS (GiB, ru_maxrss), seconds per optimizer step
@@ -92,7 +93,11 @@ def main() -> None:
     ap.add_argument("--pad-multiple", type=int, default=1)
     ap.add_argument("--adapter-input-cast", action="store_true", help="the stage before: adapter inputs to fp32")
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--mmap-threshold", type=int, default=0, help="glibc M_MMAP_THRESHOLD in bytes (0: glibc's)")
     args = ap.parse_args()
+
+    if args.mmap_threshold:
+        LIBC.mallopt(-3, args.mmap_threshold)  # M_MMAP_THRESHOLD; setting it also stops glibc raising it
 
     out = Path(args.out_dir) / args.name
     if args.trim == "validation":  # the callback before it trimmed every step
