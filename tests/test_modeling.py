@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -136,3 +137,76 @@ def test_answer_logits_do_not_copy_the_frozen_output_head_per_row(rows):
         scoring.answer_logits(loaded.model, batch)
     per_row_head = [e for e in prof.events() if e.name == "aten::bmm" and any(vocab in s for s in e.input_shapes)]
     assert not per_row_head
+
+
+def write_tiny_gguf(path, layers=2, hidden=64, ffn=128, heads=4, kv_heads=2) -> None:
+    """A random llama GGUF with Q4_1 matrices (as the embedded model's) and the tiny BPE tokenizer."""
+    import json
+
+    import gguf
+    import numpy as np
+
+    tok = checkpoints.tiny_tokenizer()
+    vocab = tok.get_vocab()
+    merges = [" ".join(m) for m in json.loads(tok.backend_tokenizer.to_str())["model"]["merges"]]
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_block_count(layers)
+    w.add_context_length(512)
+    w.add_embedding_length(hidden)
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(10000.0)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list(sorted(vocab, key=vocab.get))
+    w.add_token_merges(merges)
+    w.add_token_types([gguf.TokenType.NORMAL] * len(vocab))
+    w.add_bos_token_id(tok.bos_token_id)
+    w.add_eos_token_id(tok.eos_token_id)
+    rng = np.random.default_rng(0)
+    kv, shapes = kv_heads * hidden // heads, {"token_embd": (len(vocab), hidden), "output": (len(vocab), hidden)}
+    shapes["output_norm"] = (hidden,)
+    for i in range(layers):
+        for name, shape in [("attn_norm", (hidden,)), ("ffn_norm", (hidden,)), ("attn_q", (hidden, hidden))]:
+            shapes[f"blk.{i}.{name}"] = shape
+        for name, shape in [("attn_k", (kv, hidden)), ("attn_v", (kv, hidden)), ("attn_output", (hidden, hidden))]:
+            shapes[f"blk.{i}.{name}"] = shape
+        for name, shape in [("ffn_gate", (ffn, hidden)), ("ffn_up", (ffn, hidden)), ("ffn_down", (hidden, ffn))]:
+            shapes[f"blk.{i}.{name}"] = shape
+    for name, shape in shapes.items():
+        a = (rng.standard_normal(shape) * 0.05).astype(np.float32)
+        if a.ndim == 2:
+            q = gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q4_1)
+            w.add_tensor(f"{name}.weight", q, raw_shape=q.shape, raw_dtype=gguf.GGMLQuantizationType.Q4_1)
+        else:
+            w.add_tensor(f"{name}.weight", a)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_gguf_conversion_parses_the_file_once_and_writes_the_same_bytes(tmp_path, monkeypatch):
+    import gguf
+
+    write_tiny_gguf(tmp_path / "tiny.gguf")
+    parses = []
+    reader = gguf.GGUFReader
+    monkeypatch.setattr(gguf, "GGUFReader", lambda path, mode="r": parses.append(path) or reader(path, mode))
+    counting = gguf.GGUFReader
+    checkpoints.convert_gguf(tmp_path / "tiny.gguf", tmp_path / "once")
+    assert len(parses) == 1  # config, tokenizer and weights from one parse
+    arch = gguf.MODEL_ARCH.LLAMA  # both restored on exit: no reader or name map outlives the conversion
+    assert gguf.GGUFReader is counting and gguf.get_tensor_name_map(arch, 2) is not gguf.get_tensor_name_map(arch, 2)
+
+    monkeypatch.setattr(checkpoints, "gguf_parsed_once", contextlib.nullcontext)  # the loader's own path
+    checkpoints.convert_gguf(tmp_path / "tiny.gguf", tmp_path / "plain")
+    assert len(parses) == 4
+    files = sorted(p.name for p in (tmp_path / "plain").iterdir())
+    assert "model.safetensors" in files and "tokenizer.json" in files
+    assert files == sorted(p.name for p in (tmp_path / "once").iterdir())
+    for name in files:
+        assert (tmp_path / "once" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+    model = modeling.load({"name": str(tmp_path / "once"), "device": "cpu", "compute_dtype": "fp32"}).model
+    assert model.config.num_hidden_layers == 2
