@@ -165,15 +165,12 @@ def write_tiny_gguf(path, layers=2, hidden=64, ffn=128, heads=4, kv_heads=2) -> 
     w.add_bos_token_id(tok.bos_token_id)
     w.add_eos_token_id(tok.eos_token_id)
     rng = np.random.default_rng(0)
-    kv, shapes = kv_heads * hidden // heads, {"token_embd": (len(vocab), hidden), "output": (len(vocab), hidden)}
-    shapes["output_norm"] = (hidden,)
-    for i in range(layers):
-        for name, shape in [("attn_norm", (hidden,)), ("ffn_norm", (hidden,)), ("attn_q", (hidden, hidden))]:
-            shapes[f"blk.{i}.{name}"] = shape
-        for name, shape in [("attn_k", (kv, hidden)), ("attn_v", (kv, hidden)), ("attn_output", (hidden, hidden))]:
-            shapes[f"blk.{i}.{name}"] = shape
-        for name, shape in [("ffn_gate", (ffn, hidden)), ("ffn_up", (ffn, hidden)), ("ffn_down", (hidden, ffn))]:
-            shapes[f"blk.{i}.{name}"] = shape
+    kv = kv_heads * hidden // heads
+    shapes = {"token_embd": (len(vocab), hidden), "output": (len(vocab), hidden), "output_norm": (hidden,)}
+    per_layer = {"attn_norm": (hidden,), "ffn_norm": (hidden,), "attn_q": (hidden, hidden), "attn_k": (kv, hidden)}
+    per_layer |= {"attn_v": (kv, hidden), "attn_output": (hidden, hidden), "ffn_gate": (ffn, hidden)}
+    per_layer |= {"ffn_up": (ffn, hidden), "ffn_down": (hidden, ffn)}
+    shapes |= {f"blk.{i}.{name}": shape for i in range(layers) for name, shape in per_layer.items()}
     for name, shape in shapes.items():
         a = (rng.standard_normal(shape) * 0.05).astype(np.float32)
         if a.ndim == 2:
