@@ -190,3 +190,71 @@ def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2 and "error: refusing to save: label agreement" in result.stderr
     assert not (tmp_path / "merged").exists()
+
+
+def test_predict_stream_serves_the_merged_adapter_and_rebuilds_it_for_new_weights(tmp_path):
+    """--stream merges the adapter into the NF4-rounded base once, cached by the adapter's bytes: one answer per
+    stdin line (a bad line gets an error line), the labels of base + adapter (--exact); a retrained adapter gets a
+    new merge, never the stale one, and replaces the old merge in the cache."""
+    import os
+
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli import checkpoints, training
+
+    params = tiny_params()  # NF4 on CPU, as the pipeline evaluates
+    params["model"]["compute_dtype"] = "fp32"  # merged and unmerged sums then agree to rounding
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "SNLI_QLORA_CACHE": str(tmp_path / "cache")}
+    lines = [json.dumps(p) for p in make_pairs(4, seed=3)] + ['{"premise": "no hypothesis"}']
+
+    def save_adapter(seed: int) -> None:
+        torch.manual_seed(seed)
+        base = AutoModelForCausalLM.from_pretrained(checkpoints.resolve("tiny-llama"))
+        config = training.lora_config(params["lora"], base)
+        config.init_lora_weights = False  # a non-zero update, as after training
+        get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+
+    def stream(*extra: str) -> tuple[list[dict], str]:
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts/predict.py"),
+                "--params",
+                "params.yaml",
+                "--adapter",
+                "adapter",
+                "--stream",
+                *extra,
+            ],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+    def merges() -> list[str]:
+        return sorted(p.name for p in (tmp_path / "cache").glob("*-merged-*"))
+
+    probs = ("p_entailment", "p_neutral", "p_contradiction")
+    firsts = []
+    for seed in (0, 1):
+        save_adapter(seed)
+        merged, log = stream()
+        exact, exact_log = stream("--exact")
+        assert "adapter merged into the base once" in log and "adapter merged" not in exact_log
+        assert "model ready" in log and "5 pairs, latency per pair" in log
+        assert len(merged) == 5 and merged[4]["error"].startswith("stdin line 5: field 'hypothesis' is missing")
+        assert [r["predicted"] for r in merged[:4]] == [r["predicted"] for r in exact[:4]]
+        assert np.allclose(
+            [[r[p] for p in probs] for r in merged[:4]], [[r[p] for p in probs] for r in exact[:4]], atol=1e-4
+        )
+        assert len(merges()) == 1
+        firsts.append((merges()[0], [[r[p] for p in probs] for r in merged[:4]]))
+    assert firsts[0][0] != firsts[1][0]  # a new merge for the new adapter, the old one gone
+    assert not np.allclose(firsts[0][1], firsts[1][1], atol=1e-4)  # answers of the new weights, not stale ones
