@@ -23,11 +23,11 @@ from nli import io
 from nli.labels import LABELS
 
 
-def session(rows: list[dict]) -> tuple[float, list[float], list[dict]]:
+def session(rows: list[dict], extra: list[str]) -> tuple[float, list[float], list[dict]]:
     """One cold start, then the pairs one at a time; seconds to ready, seconds per pair, the answers."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "scripts/predict.py", "--stream"],
+        [sys.executable, "scripts/predict.py", "--stream", *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -56,13 +56,14 @@ def main() -> None:
     ap.add_argument("--evaluated", default="outputs/predictions/finetuned.csv")
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3, help="cold starts (the pairs are split over them)")
+    ap.add_argument("--unmerged", action="store_true", help="predict --stream --unmerged: base and adapter kept apart")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     rows = [json.loads(line) for line in Path(args.pairs).read_text().splitlines()[: args.n]]
 
     colds, latencies, answers = [], [], []
     for part in np.array_split(np.arange(len(rows)), args.repeat):
-        cold, lat, ans = session([rows[i] for i in part])
+        cold, lat, ans = session([rows[i] for i in part], ["--unmerged"] if args.unmerged else [])
         colds.append(cold)
         latencies += lat
         answers += ans
@@ -80,6 +81,7 @@ def main() -> None:
     ]
     ms = 1000 * np.array(latencies)
     result = {
+        "mode": "unmerged" if args.unmerged else "merged",
         "cold_start_to_model_ready_s_median": round(float(np.median(colds)), 2),
         "cold_start_to_model_ready_s_all": [round(c, 2) for c in colds],
         "pairs": len(rows),

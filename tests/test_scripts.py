@@ -194,7 +194,7 @@ def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
 
 def test_predict_stream_serves_the_merged_adapter_and_rebuilds_it_for_new_weights(tmp_path):
     """--stream merges the adapter into the NF4-rounded base once, cached by the adapter's bytes: one answer per
-    stdin line (a bad line gets an error line), the labels of base + adapter (--exact); a retrained adapter gets a
+    stdin line (a bad line gets an error line), the labels of base + adapter (--unmerged); a retrained adapter gets a
     new merge, never the stale one, and replaces the old merge in the cache."""
     import os
 
@@ -246,13 +246,13 @@ def test_predict_stream_serves_the_merged_adapter_and_rebuilds_it_for_new_weight
     for seed in (0, 1):
         save_adapter(seed)
         merged, log = stream()
-        exact, exact_log = stream("--exact")
-        assert "adapter merged into the base once" in log and "adapter merged" not in exact_log
+        unmerged, unmerged_log = stream("--unmerged")
+        assert "adapter merged into the base once" in log and "adapter merged" not in unmerged_log
         assert "model ready" in log and "5 pairs, latency per pair" in log
         assert len(merged) == 5 and merged[4]["error"].startswith("stdin line 5: field 'hypothesis' is missing")
-        assert [r["predicted"] for r in merged[:4]] == [r["predicted"] for r in exact[:4]]
+        assert [r["predicted"] for r in merged[:4]] == [r["predicted"] for r in unmerged[:4]]
         assert np.allclose(
-            [[r[p] for p in probs] for r in merged[:4]], [[r[p] for p in probs] for r in exact[:4]], atol=1e-4
+            [[r[p] for p in probs] for r in merged[:4]], [[r[p] for p in probs] for r in unmerged[:4]], atol=1e-4
         )
         assert len(merges()) == 1
         firsts.append((merges()[0], [[r[p] for p in probs] for r in merged[:4]]))
