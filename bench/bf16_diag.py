@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from nli import modeling, scoring, training
+from nli.model import loading, scoring
+from nli.train import training
 
 
 def right_pad(seqs, pad_id):
@@ -135,7 +136,7 @@ def main():
 
     from peft import get_peft_model
 
-    loaded = modeling.load({"name": args.model, "compute_dtype": "bf16", "quantization": NF4})
+    loaded = loading.load({"name": args.model, "compute_dtype": "bf16", "quantization": NF4})
     torch.manual_seed(0)
     model = get_peft_model(loaded.model, training.lora_config(ALL16, loaded.model))
     model.train()

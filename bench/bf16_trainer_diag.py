@@ -20,7 +20,8 @@ from gpu_bench import ALL16, LABEL_IDS, NF4, snli_like
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import TrainerCallback, set_seed
 
-from nli import modeling, scoring, training
+from nli.model import loading, scoring
+from nli.train import training
 
 
 class Log(TrainerCallback):
@@ -209,7 +210,7 @@ def main():
     ap.add_argument("--steps", type=int, default=12)
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    loaded = modeling.load({"name": "phi-2-shapes", "compute_dtype": "bf16", "quantization": NF4})
+    loaded = loading.load({"name": "phi-2-shapes", "compute_dtype": "bf16", "quantization": NF4})
     base, pad_id = loaded.model, loaded.tokenizer.pad_token_id
     seqs = snli_like(16 * args.steps, seed=0)
     examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)

@@ -56,11 +56,12 @@ def measure(name: str, n_eval: int, train_steps: int, batch: int) -> dict:
     import torch
     from peft import get_peft_model
 
-    from nli import modeling, prompts, scoring, training
+    from nli.model import loading, prompts, scoring
+    from nli.train import training
 
     dtype, dequantize = CONFIGS[name]
     start = time.perf_counter()
-    loaded = modeling.load({**MODEL, "compute_dtype": dtype}, dequantize_on_cpu=dequantize)
+    loaded = loading.load({**MODEL, "compute_dtype": dtype}, dequantize_on_cpu=dequantize)
     load_seconds = time.perf_counter() - start
     tok = loaded.tokenizer
     label_ids = prompts.label_token_ids(tok, VERBALIZERS)

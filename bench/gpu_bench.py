@@ -21,7 +21,9 @@ import time
 import torch
 from transformers import TrainerCallback
 
-from nli import checkpoints, io, modeling, scoring, training
+from nli.core import files
+from nli.model import loading, scoring, sources
+from nli.train import training
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
@@ -129,9 +131,9 @@ def run(
 ) -> dict:
     from peft import get_peft_model
 
-    loaded = modeling.load({"name": model_name, "device": device, "compute_dtype": dtype, "quantization": NF4})
+    loaded = loading.load({"name": model_name, "device": device, "compute_dtype": dtype, "quantization": NF4})
     model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
-    counts = modeling.parameter_counts(model)
+    counts = loading.parameter_counts(model)
     seqs = snli_like(batch * accum * (steps + 3), seed=0)
     examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
     p = {
@@ -149,7 +151,7 @@ def run(
     }
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        args = training.training_arguments(p, tmp, 0, device, modeling.DTYPES[dtype], steps + 3, validate=False)
+        args = training.training_arguments(p, tmp, 0, device, loading.DTYPES[dtype], steps + 3, validate=False)
         args.disable_tqdm = True
         trainer = training.LabelTokenTrainer(
             model=model,
@@ -228,7 +230,7 @@ def main() -> None:
     args = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("error: this benchmark needs a CUDA GPU")
-    checkpoints.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
+    sources.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
     rows = []
     for key in args.configs.split(","):
         rows.append(run(*CONFIGS[key], steps=args.steps, n_eval=args.eval_examples))
@@ -250,7 +252,7 @@ def main() -> None:
         "rows": rows,
     }
     card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
-    io.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
+    files.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
     cols = [
         "train_examples_per_second",
         "train_tokens_per_second",

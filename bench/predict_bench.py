@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nli import io
-from nli.labels import LABELS
+from nli.core import files
+from nli.core.labels import LABELS
 
 
 def session(rows: list[dict], extra: list[str]) -> tuple[float, list[float], list[dict]]:
@@ -95,7 +95,7 @@ def main() -> None:
     for k, v in result.items():
         print(f"| {k} | {v} |")
     if args.out:
-        io.write_json(args.out, result)
+        files.write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ import torch
 import yaml
 from peft.helpers import disable_input_dtype_casting
 
-from nli import config, cpu, io, scoring, training
+from nli.core import config, files
+from nli.model import scoring
+from nli.serving import prepacked
+from nli.train import training
 
 
 def paired(run_a, run_b, items: list) -> tuple[float, float, float]:
@@ -89,7 +92,7 @@ def main() -> None:
     a, b, ratio = paired(lambda c: score(templates["a"], c), lambda c: score(templates["b"], c), chunks)
     result.update(evaluate_seconds_a=round(a, 2), evaluate_seconds_b=round(b, 2))
     result["evaluate_ratio_b_over_a"] = round(ratio, 3)
-    with scoring.adapter_in_compute_dtype(clf.model), cpu.prepacked(clf.model):
+    with scoring.adapter_in_compute_dtype(clf.model), prepacked.prepacked(clf.model):
         for row in test_rows[:5]:
             score(templates["a"], [row]), score(templates["b"], [row])
         singles = [[row] for row in test_rows[:100]]
@@ -101,7 +104,7 @@ def main() -> None:
     for key, value in result.items():
         print(f"| {key} | {value!r} |")
     if args.out:
-        io.write_json(args.out, result)
+        files.write_json(args.out, result)
 
 
 if __name__ == "__main__":

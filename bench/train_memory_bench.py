@@ -28,7 +28,8 @@ import torch.nn.functional as F
 import yaml
 from transformers import TrainerCallback
 
-from nli import callbacks, scoring
+from nli.model import scoring
+from nli.train import callbacks
 
 LIBC = ctypes.CDLL("libc.so.6")
 

@@ -15,8 +15,12 @@ import argparse
 
 import numpy as np
 
-from nli import adapters, card, config, data, io, scoring, training
-from nli.errors import UserError, run_stage
+from nli.core import config, files
+from nli.core.errors import UserError, run_stage
+from nli.model import adapters, scoring
+from nli.package import card
+from nli.serving import inputs
+from nli.train import training
 
 
 def main() -> None:
@@ -30,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
     adapters.check_adapter_folder(args.adapter)  # before any loading
-    pairs = data.read_pairs(args.sample)[: max(1, args.check_n)]
+    pairs = inputs.read_pairs(args.sample)[: max(1, args.check_n)]
 
     # exactly the evaluated model: the base as params load it (NF4 on GPU) plus the adapter
     classifier = scoring.load_classifier(
@@ -55,11 +59,11 @@ def main() -> None:
             f"not predict like the evaluated one (try compute_dtype fp32, or serve base + adapter instead)"
         )
     merged.config.use_cache = True
-    with io.atomic_dir(args.out) as tmp:
+    with files.atomic_dir(args.out) as tmp:
         merged.save_pretrained(tmp, safe_serialization=True)
         classifier.loaded.tokenizer.save_pretrained(tmp)
         card.write(tmp, params, merged=True)  # the package stage's model card, for the merged model
-        io.write_json(tmp / "merge_check.json", {"agreement": agreement, "max_prob_diff": shift, "n": len(pairs)})
+        files.write_json(tmp / "merge_check.json", {"agreement": agreement, "max_prob_diff": shift, "n": len(pairs)})
     print(f"merged {args.adapter} into {params['model']['name']} -> {args.out}; {report}")
 
 

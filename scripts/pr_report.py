@@ -26,9 +26,10 @@ from typing import Any
 
 import yaml
 
-from nli import io, markdown
-from nli.labels import LABELS
-from nli.revisions import ReportError, dvc_json, git_files, git_rev_exists, read_file, run_command, short_sha
+from nli.compare import markdown
+from nli.core import files
+from nli.core.labels import LABELS
+from nli.review.revisions import ReportError, dvc_json, git_files, git_rev_exists, read_file, run_command, short_sha
 
 MAX_CELL_CHARS = 80
 MAX_POINTS = 40
@@ -265,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         run_command([sys.executable, "-m", "dvc", "root"], "dvc root")
         if not git_rev_exists(base):
             raise ReportError(f"unknown base revision {base!r} (try `git fetch` or pass --base)")
-        io.write_text(args.out, build_report(base, args.plots_dir))
+        files.write_text(args.out, build_report(base, args.plots_dir))
     except (ReportError, OSError) as exc:
         print(f"pr_report: error: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ each label (softmax over the three label tokens). Model, prompt and batch size c
 params.yaml, and scoring is the evaluate stages' own (`nli.scoring.Classifier`), so predictions
 match `evaluate_finetuned` exactly. Load time and per-pair latency go to standard error.
 
-With --stream on CPU the adapter is merged into the NF4-rounded base once and cached (`nli.serving`): a third
+With --stream on CPU the adapter is merged into the NF4-rounded base once and cached (`nli.serving.merged`): a third
 less time a pair and a faster start. One pair at a time moves the bf16 numbers either way (merged: 499 of 500
 test labels as evaluate_finetuned, unmerged: 498); --unmerged keeps base and adapter apart, as the evaluate
 stages compute.
@@ -25,9 +25,11 @@ import time
 
 import numpy as np
 
-from nli import config, cpu, data, io, modeling, scoring, serving
-from nli.errors import UserError, run_stage
-from nli.labels import LABELS
+from nli.core import config, files
+from nli.core.errors import UserError, run_stage
+from nli.core.labels import LABELS
+from nli.model import scoring
+from nli.serving import inputs, merged, prepacked, startup
 
 
 def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
@@ -50,7 +52,7 @@ def stream(classifier: scoring.Classifier) -> None:
             continue
         start = time.perf_counter()
         try:  # the same checks as batch input, one line at a time
-            pair = data.read_pairs("-", stdin=bytes_io.BytesIO(raw))[0]
+            pair = inputs.read_pairs("-", stdin=bytes_io.BytesIO(raw))[0]
             logprobs, _ = classifier.score([pair], progress=False)
             out = labelled([pair], logprobs)[0]
         except UserError as exc:  # report the bad line, keep serving the rest
@@ -78,15 +80,17 @@ def main() -> None:
 
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    modeling.skip_unused_bitsandbytes(params["model"])  # a 1 s import that this process would never call
-    pairs = None if args.stream else data.read_pairs(args.input)
+    startup.skip_unused_bitsandbytes(params["model"])  # a 1 s import that this process would never call
+    pairs = None if args.stream else inputs.read_pairs(args.input)
     adapter = args.adapter or None
-    merged = (
-        serving.merged_model_params(params["model"], adapter) if args.stream and adapter and not args.unmerged else None
+    merged_model = (
+        merged.merged_model_params(params["model"], adapter) if args.stream and adapter and not args.unmerged else None
     )
-    if merged:
-        print(f"adapter merged into the base once: {merged['name']} (--unmerged keeps them apart)", file=sys.stderr)
-        params, adapter = {**params, "model": merged}, None
+    if merged_model:
+        print(
+            f"adapter merged into the base once: {merged_model['name']} (--unmerged keeps them apart)", file=sys.stderr
+        )
+        params, adapter = {**params, "model": merged_model}, None
     classifier = scoring.load_classifier(
         params, args.batch_size or params["evaluate"]["batch_size"], adapter, params_path=args.params
     )
@@ -95,12 +99,12 @@ def main() -> None:
     print(f"model ready in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
     if args.stream:
         # cast the adapter and pack the CPU weights once, not once a pair
-        with scoring.adapter_in_compute_dtype(classifier.model), cpu.prepacked(classifier.model):
+        with scoring.adapter_in_compute_dtype(classifier.model), prepacked.prepacked(classifier.model):
             return stream(classifier)
 
     start = time.perf_counter()
     logprobs, _ = classifier.score(pairs, desc="predict")
-    with io.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
+    with files.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
         out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs))
     seconds = time.perf_counter() - start
     print(

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from nli import io
+from nli.core import files
 
 PACKAGES = {  # npm package@version -> file inside the tarball
     "vega@5.33.1": "package/build/vega.min.js",
@@ -62,7 +62,7 @@ def main() -> None:
                 raise SystemExit(f"error: {package}/{member} cannot be inlined (contains </script or {{plot_divs}})")
             scripts.append(f"    <script>/* {package} */\n{code}\n    </script>")
     page = PAGE.replace("{versions}", ", ".join(PACKAGES)).replace("{inline}", "\n".join(scripts))
-    io.write_text(args.out, page)  # str.replace, not format: DVC fills {refresh_tag} and {plot_divs} later
+    files.write_text(args.out, page)  # str.replace, not format: DVC fills {refresh_tag} and {plot_divs} later
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
 
 

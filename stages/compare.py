@@ -15,8 +15,9 @@ import argparse
 import time
 from pathlib import Path
 
-from nli import compare, config, io, predictions, report
-from nli.errors import run_stage
+from nli.compare import analysis, predictions, report
+from nli.core import config, files
+from nli.core.errors import run_stage
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,7 +42,7 @@ def main() -> None:
     finetuned = predictions.load_predictions(args.finetuned)
     predictions.check_paired(baseline, finetuned, args.baseline, args.finetuned)
 
-    result = compare.compare_predictions(
+    result = analysis.compare_predictions(
         baseline,
         finetuned,
         examples_per_group=params["compare"]["examples_per_group"],
@@ -49,14 +50,16 @@ def main() -> None:
         seed=params["seed"],
     )
 
-    io.write_json(args.metrics, compare.metrics_dict(result))
-    io.write_text(args.report, report.render(result))
-    io.write_text(args.slices_plot, compare.slice_plot_rows(result).to_csv(index=False, lineterminator="\n"))
-    io.write_text(args.calibration_plot, compare.calibration_plot_rows(result).to_csv(index=False, lineterminator="\n"))
+    files.write_json(args.metrics, analysis.metrics_dict(result))
+    files.write_text(args.report, report.render(result))
+    files.write_text(args.slices_plot, analysis.slice_plot_rows(result).to_csv(index=False, lineterminator="\n"))
+    files.write_text(
+        args.calibration_plot, analysis.calibration_plot_rows(result).to_csv(index=False, lineterminator="\n")
+    )
 
     if args.run_log:
         seconds = round(time.perf_counter() - start, 2)
-        io.write_run_log(args.run_log, info={"examples": str(result.n)}, cost={"seconds": seconds})
+        files.write_run_log(args.run_log, info={"examples": str(result.n)}, cost={"seconds": seconds})
     o, cal = result.overall, result.calibration
     low, high = o["delta_ci95"]
     print(

@@ -10,9 +10,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from nli import config, data, io, metrics, prompts, scoring
-from nli.errors import UserError, run_stage
-from nli.labels import LABELS, PREDICTION_COLUMNS
+from nli.core import config, files
+from nli.core.errors import UserError, run_stage
+from nli.core.labels import LABELS, PREDICTION_COLUMNS
+from nli.data import records
+from nli.model import metrics, prompts, scoring
 
 
 def main() -> None:
@@ -32,11 +34,11 @@ def main() -> None:
     k = params["evaluate"]["few_shot_k"] if args.adapter is None else 0  # the adapter was trained zero-shot
     if k and not args.train:
         raise UserError("evaluate.few_shot_k > 0 needs --train (the pool the examples come from)")
-    test = data.read_split(args.test)
+    test = records.read_split(args.test)
     p_prompt = params["prompt"]
     prefix = (
         prompts.few_shot_prefix(
-            p_prompt["template"], p_prompt["verbalizers"], data.read_split(args.train), k, params["seed"]
+            p_prompt["template"], p_prompt["verbalizers"], records.read_split(args.train), k, params["seed"]
         )
         if k
         else ""
@@ -62,15 +64,15 @@ def main() -> None:
             **{f"logprob_{name}": logprobs[:, i].round(4) for i, name in enumerate(LABELS)},
         }
     )[[*PREDICTION_COLUMNS, *(f"logprob_{name}" for name in LABELS)]]  # the order compare reads
-    with io.atomic_path(args.predictions) as tmp:
+    with files.atomic_path(args.predictions) as tmp:
         table.to_csv(tmp, index=False)
-    with io.atomic_path(args.confusion) as tmp:
+    with files.atomic_path(args.confusion) as tmp:
         table[["gold", "predicted"]].to_csv(tmp, index=False)
 
     result = metrics.classification(gold, pred)
-    io.write_json(args.metrics, {"accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
+    files.write_json(args.metrics, {"accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
     tokenizer = classifier.loaded.tokenizer
-    io.write_run_log(
+    files.write_run_log(
         args.run_log,
         info={
             **classifier.loaded.info,

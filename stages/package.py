@@ -1,6 +1,6 @@
 """Stage `package`: the trained adapter as a documented, portable model artifact.
 
-Copies the adapter files from --adapter (train made them portable: nli.card.canonicalize_adapter)
+Copies the adapter files from --adapter (train made them portable: nli.train.portable)
 and writes README.md, the model card (base model, prompt, verbalizers, data and split sizes, test
 metrics, how to load it), into --out. dvc.yaml declares --out under `artifacts:` (type model).
 It runs after `compare` because the card holds the test metrics.
@@ -12,8 +12,10 @@ import argparse
 import shutil
 from pathlib import Path
 
-from nli import adapters, card, config, io
-from nli.errors import UserError, run_stage
+from nli.core import config, files
+from nli.core.artifacts import ADAPTER_FILES
+from nli.core.errors import UserError, run_stage
+from nli.package import card
 
 
 def main() -> None:
@@ -27,11 +29,11 @@ def main() -> None:
     args = ap.parse_args()
 
     params = config.load(args.params, ["model", "prompt", "train", "lora"])
-    missing = [name for name in adapters.ADAPTER_FILES if not (args.adapter / name).is_file()]
+    missing = [name for name in ADAPTER_FILES if not (args.adapter / name).is_file()]
     if missing:
         raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
-    with io.atomic_dir(args.out) as tmp:
-        for name in adapters.ADAPTER_FILES:
+    with files.atomic_dir(args.out) as tmp:
+        for name in ADAPTER_FILES:
             shutil.copyfile(args.adapter / name, tmp / name)
         card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics, compare=args.compare_metrics)
     print(f"package: {args.out} ({', '.join(sorted(p.name for p in args.out.iterdir()))})")

@@ -9,8 +9,9 @@ import argparse
 import time
 from pathlib import Path
 
-from nli import config, data, io, splits
-from nli.errors import UserError, run_stage
+from nli.core import config, files
+from nli.core.errors import UserError, run_stage
+from nli.data import records, splits
 
 
 def main() -> None:
@@ -30,10 +31,10 @@ def main() -> None:
 
     if source == "dvc":
         raw = Path(args.raw)
-        pools = {name: data.load_raw_file(raw / f"{name}.jsonl", name) for name in ("validation", "test")}
+        pools = {name: records.load_raw_file(raw / f"{name}.jsonl", name) for name in ("validation", "test")}
         origin = {"train": "validation", "val": "validation", "test": "test"}
     else:
-        pools = data.load_hub(params["data"]["hub_dataset"])
+        pools = records.load_hub(params["data"]["hub_dataset"])
         origin = {"train": "train", "val": "validation", "test": "test"}
     sets = splits.make_splits(pools, source, params["split"], seed)
 
@@ -41,20 +42,20 @@ def main() -> None:
     if overlap:  # drop_duplicates makes this impossible; a guard, not a feature
         raise UserError(f"test set shares {len(overlap)} pairs with train/val")
 
-    with io.atomic_dir(args.out_dir) as tmp:  # the whole folder, or the old one stays
-        for name, records in sets.items():
-            io.write_jsonl(tmp / f"{name}.jsonl", records)
-            print(f"{name:5s} {len(records):6d} pairs from {origin[name]:10s} {splits.label_counts(records)}")
+    with files.atomic_dir(args.out_dir) as tmp:  # the whole folder, or the old one stays
+        for name, rows in sets.items():
+            files.write_jsonl(tmp / f"{name}.jsonl", rows)
+            print(f"{name:5s} {len(rows):6d} pairs from {origin[name]:10s} {splits.label_counts(rows)}")
     duplicates = sum(pool.duplicates_dropped for pool in pools.values())
     print(f"dropped {duplicates} repeated (premise, hypothesis) pairs (test pairs win)")
-    counts = {name: len(records) for name, records in sets.items()}
-    io.write_json(args.metrics, {**counts, "duplicates_dropped": duplicates})  # quality numbers only
-    io.write_run_log(
+    counts = {name: len(rows) for name, rows in sets.items()}
+    files.write_json(args.metrics, {**counts, "duplicates_dropped": duplicates})  # quality numbers only
+    files.write_run_log(
         args.run_log,
         info={
             "source": source if source == "dvc" else params["data"]["hub_dataset"],
             "from": origin,
-            "labels": {name: splits.label_counts(records) for name, records in sets.items()},
+            "labels": {name: splits.label_counts(rows) for name, rows in sets.items()},
             "seed": seed,
             "dropped_unlabeled": {name: pool.dropped_unlabeled for name, pool in pools.items()},
             "duplicates_dropped": {name: pool.duplicates_dropped for name, pool in pools.items()},

@@ -11,9 +11,12 @@ import shutil
 import time
 from pathlib import Path
 
-from nli import callbacks as run_callbacks
-from nli import card, config, data, io, metrics, modeling, scoring, training
-from nli.errors import run_stage
+from nli.core import config, files
+from nli.core.errors import run_stage
+from nli.data import records
+from nli.model import loading, metrics, scoring
+from nli.train import callbacks as run_callbacks
+from nli.train import portable, training
 
 SECTIONS = ["model", "prompt", "train", "lora"]
 
@@ -33,7 +36,7 @@ def main(argv=None, callbacks=()) -> None:
 
     params = config.load(args.params, SECTIONS)
     p_train, seed = params["train"], params["seed"]
-    train_set, val_set = data.read_split(args.train), data.read_split(args.val)
+    train_set, val_set = records.read_split(args.train), records.read_split(args.val)
 
     metrics.reset_peak_memory()
     base = scoring.load_classifier(params, p_train["batch_size"] * 2, params_path=args.params)
@@ -42,7 +45,7 @@ def main(argv=None, callbacks=()) -> None:
         training.make_examples(base.encode(s), [r["label"] for r in s], base.label_ids) for s in (train_set, val_set)
     )
     model = training.add_lora(loaded.model, params["lora"], seed, params["model"]["name"])
-    counts = modeling.parameter_counts(model)
+    counts = loading.parameter_counts(model)
     print(f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,}")
 
     run_dir = Path(args.checkpoints) / f"train-{training.fingerprint(params, SECTIONS, [args.train, args.val])}"
@@ -69,11 +72,11 @@ def main(argv=None, callbacks=()) -> None:
     if not trainer.is_world_process_zero():
         return
 
-    with io.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
+    with files.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
-        card.canonicalize_adapter(tmp, params["model"]["name"])
+        portable.canonicalize_adapter(tmp, params["model"]["name"])
     best = training.best_eval(trainer)
-    io.write_json(
+    files.write_json(
         args.metrics,
         {
             "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
@@ -82,7 +85,7 @@ def main(argv=None, callbacks=()) -> None:
         },
     )
     run = totals.summary(trainer.state, len(train_ex))  # the whole run, not just the part since a resume
-    io.write_run_log(
+    files.write_run_log(
         args.run_log,
         info={
             **loaded.info,

@@ -1,0 +1,67 @@
+"""Calibration of the label distribution a model puts on the three verbalizer tokens.
+
+From the prediction CSV's probabilities: expected calibration error (top-label, equal-width
+bins), multi-class Brier score (sum over labels, 0 = perfect, 2 = worst), and negative
+log-likelihood of the gold label (sklearn's ``log_loss``), plus the reliability-diagram bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import log_loss
+
+from nli.core.labels import LABELS, PROBABILITY_COLUMNS
+
+BINS = 10
+# The CSV keeps 5 decimals, so a stored 0 means "below 5e-6": clip there instead of at log(0).
+PROBABILITY_FLOOR = 5e-6
+
+
+def probabilities(frame: pd.DataFrame) -> np.ndarray:
+    """The n x 3 label distribution, floored and renormalized (rows sum to 1)."""
+    probs = np.clip(frame[list(PROBABILITY_COLUMNS)].to_numpy(dtype=float), PROBABILITY_FLOOR, None)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def gold_index(frame: pd.DataFrame) -> np.ndarray:
+    return frame["gold"].map({label: i for i, label in enumerate(LABELS)}).to_numpy(dtype=int)
+
+
+def brier(frame: pd.DataFrame) -> float:
+    probs = probabilities(frame)
+    onehot = np.eye(len(LABELS))[gold_index(frame)]
+    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+
+
+def nll(frame: pd.DataFrame) -> float:
+    return float(log_loss(gold_index(frame), probabilities(frame), labels=list(range(len(LABELS)))))
+
+
+def reliability(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
+    """Per non-empty confidence bin (lower, upper]: n, mean confidence, accuracy."""
+    confidence = frame["confidence"].to_numpy(dtype=float)
+    correct = frame["correct"].to_numpy(dtype=float)
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    rows = []
+    for b in np.unique(index):
+        mask = index == b
+        rows.append(
+            {
+                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+                "n": int(mask.sum()),
+                "confidence": float(confidence[mask].mean()),
+                "accuracy": float(correct[mask].mean()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["bin", "n", "confidence", "accuracy"])
+
+
+def ece(frame: pd.DataFrame, bins: int = BINS) -> float:
+    """Expected calibration error: bin-size-weighted |accuracy - confidence| over the reliability bins."""
+    table = reliability(frame, bins)
+    return float(np.sum(table["n"] / len(frame) * (table["accuracy"] - table["confidence"]).abs()))
+
+
+def summary(frame: pd.DataFrame) -> dict[str, float]:
+    return {"ece": ece(frame), "brier": brier(frame), "nll": nll(frame)}

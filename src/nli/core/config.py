@@ -1,0 +1,312 @@
+"""Typed params: one dataclass per ``params.yaml`` section, every range and choice declared once, here.
+
+``load(path, sections)`` reads the file, builds the dataclass of each section a stage reads (plus the
+shared ``seed``) and returns the params as plain dicts, so stages index them as before
+(``params["train"]["lr"]``). ``parse(path, sections)`` returns the typed objects themselves.
+
+Every key is checked before any heavy work: its type (``true`` is not ``"true"``; a bool is not a
+number), finite and in range, one of the allowed choices; unknown keys (``train.lrr``,
+``model.quantization.double_qunt``) are errors that list the known keys. Each error is one line
+naming the file, the param and the fix. The field names and defaults mirror ``conf/config.yaml``,
+so the classes can also serve as Hydra structured configs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nli.core.errors import UserError
+
+# Values the installed transformers accepts without extra scheduler kwargs / optimizer packages
+# (tests/test_config.py checks they are all valid names there).
+SCHEDULERS = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+)
+OPTIMIZERS = (
+    "adamw_torch",
+    "adamw_torch_fused",
+    "adamw_bnb_8bit",
+    "paged_adamw_8bit",
+    "paged_adamw_32bit",
+    "adafactor",
+    "sgd",
+    "adagrad",
+    "rmsprop",
+)
+
+
+def spec(*, gt=None, ge=None, lt=None, le=None, choices=None, nonempty=False, hint: str = "", **default):
+    """A field's constraints (kept in the dataclass field's metadata); ``default=`` makes it optional."""
+    meta = dict(gt=gt, ge=ge, lt=lt, le=le, choices=choices, nonempty=nonempty, hint=hint)
+    return field(metadata=meta, **default)
+
+
+@dataclass
+class Data:
+    source: str = spec(choices=("dvc", "hub"), hint="dvc (the offline remote) or hub")
+    hub_dataset: str = spec(nonempty=True)
+
+
+@dataclass
+class Split:
+    # at least one pair per label: the draws are stratified by label
+    train_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+    val_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+    test_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+
+
+@dataclass
+class Quantization:
+    load_in_4bit: bool = spec()
+    quant_type: str = spec(choices=("nf4", "fp4"), default="nf4")
+    double_quant: bool = spec(default=True)
+
+
+@dataclass
+class Model:
+    name: str = spec(nonempty=True)
+    device: str = spec(choices=("auto", "cpu", "cuda"))
+    compute_dtype: str = spec(choices=("auto", "bf16", "fp16", "fp32"))
+    quantization: Quantization = spec()
+
+    def check(self, where: str) -> None:
+        name = self.name
+        folder = Path(name).expanduser()
+        looks_like_path = name.startswith((".", "/", "~")) or folder.is_dir()
+        if looks_like_path and not (folder / "config.json").is_file():
+            problem = "is not a folder" if not folder.is_dir() else "is a folder without config.json"
+            raise UserError(
+                f"{where}.name = {name!r} {problem}; point it at a checkpoint folder (config.json + "
+                f"*.safetensors, e.g. from scripts/merge_adapter.py), an alias (smollm2-135m, phi-2, tiny-llama) "
+                f"or a hub id owner/name"
+            )
+
+
+@dataclass
+class Verbalizers:
+    entailment: str = spec(nonempty=True)
+    neutral: str = spec(nonempty=True)
+    contradiction: str = spec(nonempty=True)
+
+
+@dataclass
+class Prompt:
+    template: str = spec(nonempty=True)
+    verbalizers: Verbalizers = spec()
+    max_length: int = spec(ge=8, le=1_000_000)
+
+    def check(self, where: str) -> None:
+        check_template(self.template, f"{where}.template")
+
+
+@dataclass
+class Evaluate:
+    batch_size: int = spec(gt=0)
+    few_shot_k: int = spec(ge=0)
+
+
+@dataclass
+class Train:
+    lr: float = spec(gt=0, le=1, hint="e.g. 0.001 for LoRA on CPU, 2e-4 on a GPU")
+    epochs: float = spec(ge=0)
+    max_steps: int = spec(ge=-1, hint="-1 to train for train.epochs, or a positive step count")
+    batch_size: int = spec(gt=0)
+    grad_accum: int = spec(gt=0)
+    warmup_ratio: float = spec(ge=0, lt=1, hint="a fraction of the run, e.g. 0.05")
+    lr_scheduler: str = spec(choices=SCHEDULERS)
+    weight_decay: float = spec(ge=0, le=1)
+    optim: str = spec(choices=OPTIMIZERS)
+    gradient_checkpointing: bool = spec()
+    eval_steps: int = spec(gt=0)
+
+    def check(self, where: str) -> None:
+        if not (self.epochs > 0 or self.max_steps > 0):
+            raise UserError(
+                f"{where}.epochs = {self.epochs!r} with max_steps = {self.max_steps!r} trains nothing; "
+                f"set train.epochs > 0 or train.max_steps > 0"
+            )
+
+
+@dataclass
+class Lora:
+    r: int = spec(gt=0, le=4096)
+    alpha: float = spec(gt=0)
+    dropout: float = spec(ge=0, lt=1)
+    target_modules: str | list[str] = spec(nonempty=True, hint="all-linear or a list such as [q_proj, v_proj]")
+    top_layers: int = spec(ge=0, hint="0 for every layer, N for the last N")
+
+
+@dataclass
+class Compare:
+    examples_per_group: int = spec(ge=0)
+    bootstrap_samples: int = spec(gt=0)
+
+
+SECTIONS: dict[str, type] = {
+    "data": Data,
+    "split": Split,
+    "model": Model,
+    "prompt": Prompt,
+    "evaluate": Evaluate,
+    "train": Train,
+    "lora": Lora,
+    "compare": Compare,
+}
+TOP_LEVEL = {"seed", "profile", *SECTIONS}
+
+
+def load(path: str | Path, sections: list[str]) -> dict:
+    """Read ``path``, validate ``seed`` and ``sections``; return the params as plain nested dicts."""
+    raw, typed = _read_and_parse(path, sections)
+    return {**raw, **{name: dataclasses.asdict(obj) for name, obj in typed.items()}}
+
+
+def parse(path: str | Path, sections: list[str]) -> dict:
+    """Like :func:`load` but each requested section is its dataclass (``params["train"].lr``)."""
+    raw, typed = _read_and_parse(path, sections)
+    return {**raw, **typed}
+
+
+def _read_and_parse(path, sections) -> tuple[dict, dict]:
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} not found; run from the repository root or pass --params") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())}); fix the syntax there") from None
+    if not isinstance(params, dict):
+        raise UserError(f"{path}: expected a mapping of sections (seed, data, split, model, ...)")
+    unknown = set(params) - TOP_LEVEL
+    if unknown:
+        raise UserError(
+            f"{path}: unknown section(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(TOP_LEVEL))}"
+        )
+    seed = params.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UserError(f"{path}: seed = {seed!r}; use a non-negative integer such as 42")
+    typed = {}
+    for name in sections:
+        if name not in SECTIONS:
+            raise ValueError(f"unknown params section {name!r}")  # a programming error, not a user's
+        typed[name] = build(SECTIONS[name], params.get(name), f"{path}: {name}")
+    return params, typed
+
+
+def build(cls: type, values, where: str):
+    """Validate ``values`` (a mapping) against dataclass ``cls``; ``where`` prefixes every message."""
+    if not isinstance(values, dict):
+        shown = "missing" if values is None else f"a {type(values).__name__}, not a mapping"
+        raise UserError(f"{where} is {shown}; it needs the keys {', '.join(f.name for f in dataclasses.fields(cls))}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(map(str, values)) - set(fields))
+    if unknown:
+        raise UserError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(fields)} (check the spelling)"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in values and f.default is not dataclasses.MISSING:
+            kwargs[name] = f.default
+            continue
+        if name not in values:
+            raise UserError(f"{where}.{name} is missing; add it (see conf/config.yaml for the default)")
+        kwargs[name] = _check_value(values[name], hints[name], f.metadata, f"{where}.{name}")
+    obj = cls(**kwargs)
+    if hasattr(obj, "check"):
+        obj.check(where)
+    return obj
+
+
+def _check_value(value, hint, meta: dict, where: str):
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, where)
+    choices, hint_text = meta.get("choices"), meta.get("hint") or ""
+    fix = f" ({hint_text})" if hint_text else ""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UnionType) else (hint,)
+    if isinstance(value, str) and str in options:
+        if choices and value not in choices:
+            wanted = ", ".join(choices) + (" or a positive integer" if int in options else "")
+            raise UserError(f"{where} = {value!r} is not allowed; use one of: {wanted}{fix}")
+        if meta.get("nonempty") and not value.strip():
+            raise UserError(f"{where} is empty; give it a value{fix}")
+        return value
+    if typing.get_origin(list[str]) in [typing.get_origin(o) for o in options] and isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise UserError(f"{where} = {value!r}; use a non-empty list of module names{fix}")
+        return value
+    if isinstance(value, bool):
+        if bool in options:
+            return value
+        raise UserError(f"{where} = {value!r} is a boolean; use {_describe(options, meta)}{fix}")
+    if bool in options:
+        raise UserError(f"{where} = {value!r} must be true or false (unquoted YAML booleans)")
+    number_ok = (int in options and isinstance(value, int)) or (float in options and isinstance(value, (int, float)))
+    if not number_ok:
+        raise UserError(f"{where} = {value!r} ({type(value).__name__}); use {_describe(options, meta)}{fix}")
+    if not math.isfinite(value):
+        raise UserError(f"{where} = {value!r} is not a finite number; use {_describe(options, meta)}{fix}")
+    for key, ok in (("gt", float.__gt__), ("ge", float.__ge__), ("lt", float.__lt__), ("le", float.__le__)):
+        bound = meta.get(key)
+        if bound is not None and not ok(float(value), float(bound)):
+            raise UserError(f"{where} = {value!r} is out of range; use {_describe(options, meta)}{fix}")
+    return value
+
+
+_UnionType = type(int | str)
+
+
+def _describe(options, meta: dict) -> str:
+    kinds = []
+    if int in options and float not in options:
+        kinds.append("an integer")
+    if float in options:
+        kinds.append("a number")
+    bounds = [
+        f"{sym} {meta[k]}"
+        for k, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+        if meta.get(k) is not None
+    ]
+    text = " or ".join(kinds) or "a value"
+    if bounds:
+        text += " " + " and ".join(bounds)
+    if meta.get("choices"):
+        text += f" or one of {', '.join(meta['choices'])}"
+    if str in options and not meta.get("choices"):
+        text += " or a string"
+    return text
+
+
+def check_template(template: str, where: str = "params.yaml: prompt.template") -> str:
+    """The template must hold exactly ``{premise}`` and ``{hypothesis}``; a stray brace is an error."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise UserError(
+            f"{where}: {exc} in {template[:60]!r}; write a literal brace as {{{{ or }}}} and the "
+            f"placeholders as {{premise}} and {{hypothesis}}"
+        ) from None
+    fields = sorted({f for _, f, _, _ in parsed if f is not None})
+    specs = [f for _, f, spec, conv in parsed if f is not None and (spec or conv)]
+    if fields != ["hypothesis", "premise"] or specs:
+        raise UserError(
+            f"{where} must contain exactly the placeholders {{premise}} and {{hypothesis}} (no format specs); "
+            f"found {fields or 'none'}. Write a literal brace as {{{{ or }}}}"
+        )
+    return template

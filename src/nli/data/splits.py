@@ -1,0 +1,116 @@
+"""The train/val/test split: sizes from params, duplicates dropped across pools, stratified draws.
+
+Offline the training and validation pairs come from SNLI's validation split and the test pairs from its test
+split; a pair that is in the test pool never reaches training or model selection.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from nli.core.errors import UserError
+from nli.core.labels import LABELS
+from nli.data.records import Pool
+
+SPLITS = ("train", "val", "test")
+
+
+def parse_size(value, key: str) -> int | None:
+    """A sample size from params: a positive int, or ``"all"`` (returned as ``None``)."""
+    if value == "all":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise UserError(f"params.yaml: split.{key} = {value!r}; use a positive integer or 'all'")
+
+
+def pair_key(record: dict) -> tuple[str, str]:
+    """What makes two records the same pair: premise and hypothesis, case and spacing ignored."""
+    return (" ".join(record["premise"].split()).casefold(), " ".join(record["hypothesis"].split()).casefold())
+
+
+def drop_duplicates(pools: list[Pool]) -> int:
+    """Keep each (premise, hypothesis) pair once over ``pools``, in priority order (first pool wins).
+
+    Within a pool the first occurrence stays; a pair already in an earlier pool is dropped from a later
+    one, so a test pair copied into the validation file never reaches training, and a repeated pair can't
+    land in both train and val. Each pool's ``duplicates_dropped`` is set; returns the total.
+    """
+    seen: set[tuple[str, str]] = set()
+    for pool in pools:
+        kept = []
+        for rec in pool.records:
+            key = pair_key(rec)
+            if key not in seen:
+                seen.add(key)
+                kept.append(rec)
+        pool.duplicates_dropped = len(pool.records) - len(kept)
+        pool.records = kept
+    return sum(pool.duplicates_dropped for pool in pools)
+
+
+def stratified_sample(records: list[dict], size: int | None, seed: int, what: str) -> tuple[list, list]:
+    """Draw ``size`` records stratified by label (``None`` = all); return (sample, rest)."""
+    if size is None or size == len(records):
+        return list(records), []
+    if size > len(records):
+        raise UserError(
+            f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
+            f"lower the size in params.yaml or use 'all'"
+        )
+    classes = len({r["label"] for r in records})
+    if min(size, len(records) - size) < classes:
+        raise UserError(
+            f"params.yaml: {what} = {size} leaves fewer than one pair per label on one side of a stratified "
+            f"draw from {len(records)} pairs ({classes} labels); use a size between {classes} and "
+            f"{len(records) - classes}, or 'all'"
+        )
+    from sklearn.model_selection import train_test_split
+
+    sample, rest = train_test_split(records, train_size=size, random_state=seed, stratify=[r["label"] for r in records])
+    return sample, rest
+
+
+def make_splits(pools: dict[str, Pool], source: str, sizes: dict, seed: int) -> dict[str, list[dict]]:
+    """Offline (dvc): train and val from ``validation``, test from ``test``; hub: official splits.
+
+    Sizes are validated against the pools before any sampling; outputs are sorted by id.
+    """
+    n = {k: parse_size(sizes[f"{k}_size"], f"{k}_size") for k in SPLITS}
+    # test first: a pair that is also in the test pool never reaches training or model selection
+    order = ("test", "validation") if source == "dvc" else ("test", "validation", "train")
+    drop_duplicates([pools[name] for name in order])
+    if source == "dvc":
+        pool = pools["validation"].records
+        if n["train"] is None and n["val"] is None:
+            raise UserError(
+                "params.yaml: split.train_size and split.val_size are both 'all', but offline "
+                "they share the validation pool; give val_size a number"
+            )
+        fixed = (n["train"] or 0) + (n["val"] or 0)
+        if fixed > len(pool):
+            raise UserError(
+                f"params.yaml: split.train_size + split.val_size = {fixed} exceeds the "
+                f"{len(pool)} pairs of the validation pool they are drawn from"
+            )
+        val, rest = stratified_sample(
+            pool, n["val"] if n["val"] is not None else len(pool) - n["train"], seed, "split.val_size"
+        )
+        train, _ = stratified_sample(rest, n["train"], seed + 1, "split.train_size")
+        test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
+    else:
+        for key, pool_name in (("train", "train"), ("val", "validation"), ("test", "test")):
+            if n[key] is not None and n[key] > len(pools[pool_name].records):
+                raise UserError(
+                    f"params.yaml: split.{key}_size = {n[key]} exceeds the "
+                    f"{len(pools[pool_name].records)} pairs of the {pool_name} split"
+                )
+        train, _ = stratified_sample(pools["train"].records, n["train"], seed, "split.train_size")
+        val, _ = stratified_sample(pools["validation"].records, n["val"], seed + 1, "split.val_size")
+        test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
+    return {k: sorted(v, key=lambda r: r["id"]) for k, v in (("train", train), ("val", val), ("test", test))}
+
+
+def label_counts(records: list[dict]) -> dict[str, int]:
+    counts = Counter(r["label"] for r in records)
+    return {name: counts.get(i, 0) for i, name in enumerate(LABELS)}

@@ -1,0 +1,107 @@
+"""LoRA adapter folders and the 4-bit layers an adapter is merged into: check, load, dequantize.
+
+An adapter path is always a local folder (a mistyped path is an error, never a hub lookup), and an
+adapter trained for another base model is one clear error, not a size-mismatch traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from nli.core.artifacts import ADAPTER_FILES
+from nli.core.errors import UserError
+
+
+def load_adapter(model: torch.nn.Module, path: str | os.PathLike):
+    """``model`` with the PEFT adapter in folder ``path`` (inference mode).
+
+    The folder must exist and hold a safetensors PEFT adapter: a mistyped path is an error, never a
+    hub lookup. An adapter trained for another base model (layer shapes or module names differ) is
+    one clear error naming what the adapter was trained on.
+    """
+    from peft import PeftModel
+
+    folder = check_adapter_folder(path)
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        base = config.get("base_model_name_or_path")
+    except (ValueError, AttributeError):
+        raise UserError(f"{folder}/adapter_config.json is not a valid adapter config; retrain the adapter") from None
+    trained_on = f" (adapter_config.json: base_model_name_or_path = {base!r})" if base else ""
+    try:
+        # low_cpu_mem_usage: the LoRA weights are created empty, not randomly initialised and then overwritten
+        return PeftModel.from_pretrained(model, str(folder), is_trainable=False, low_cpu_mem_usage=True)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = next((line for line in lines if "size mismatch" in line), lines[0] if lines else type(exc).__name__)
+        raise UserError(
+            f"adapter {folder} does not fit model {getattr(model.config, 'name_or_path', '?')!r}: it was trained "
+            f"for another base model{trained_on} ({detail[:200]}); set model.name to the base it was trained on"
+        ) from None
+
+
+def check_adapter_folder(path: str | os.PathLike) -> Path:
+    """The adapter folder as a Path, if it exists and holds a safetensors PEFT adapter (cheap: no loading)."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise UserError(
+            f"adapter folder {str(path)!r} not found; train one first (`dvc repro train` writes models/adapter) "
+            f"or pass the folder that holds adapter_config.json"
+        )
+    missing = [name for name in ADAPTER_FILES if not (folder / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{folder} is not a PEFT adapter folder: {', '.join(missing)} missing (saved adapters hold "
+            f"{' and '.join(ADAPTER_FILES)}); pass the folder the train stage wrote"
+        )
+    return folder
+
+
+def dequantize_4bit_layers(model: torch.nn.Module, dtype: torch.dtype = torch.float32) -> int:
+    """Replace every bitsandbytes ``Linear4bit`` with a plain frozen ``nn.Linear`` of its NF4-rounded weights.
+
+    On CPU ``load`` does this once at load time: bitsandbytes' CPU path dequantizes every layer on every
+    forward (5x slower evaluation here, bench/cpu_bench.py); the numbers are the same.
+
+    The result computes what the 4-bit model computes (the same rounded weights), so an adapter merged
+    into it matches the evaluated NF4 + adapter model; merging into the original float weights would
+    not. The model is marked unquantized, so ``save_pretrained`` writes plain safetensors. Returns the
+    number of layers replaced (0 for a model without 4-bit layers).
+    """
+    try:
+        import bitsandbytes as bnb
+        from bitsandbytes.functional import dequantize_4bit
+    except ImportError:
+        return 0
+    replaced = 0
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if not isinstance(child, bnb.nn.Linear4bit):
+                continue
+            weight = dequantize_4bit(child.weight.data, child.weight.quant_state).to(dtype)
+            linear = torch.nn.utils.skip_init(  # no random init to overwrite: 0.6 s per load for SmolLM2
+                torch.nn.Linear,
+                child.in_features,
+                child.out_features,
+                bias=child.bias is not None,
+                device=weight.device,
+                dtype=dtype,
+            )
+            with torch.no_grad():
+                linear.weight.copy_(weight.reshape(child.out_features, child.in_features))
+                if child.bias is not None:
+                    linear.bias.copy_(child.bias.to(dtype))
+            linear.requires_grad_(False)
+            setattr(module, name, linear)
+            replaced += 1
+    if replaced:
+        model.hf_quantizer = None
+        model.config.__dict__.pop("quantization_config", None)
+        for flag in ("is_quantized", "is_loaded_in_4bit"):
+            if flag in model.__dict__:
+                model.__dict__[flag] = False
+    return replaced

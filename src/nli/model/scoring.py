@@ -1,0 +1,198 @@
+"""Restricted label scoring: one forward pass per batch, logits only at the answer position.
+
+Prompts are left-padded so the answer position is the last one in every row; ``logits_to_keep=1``
+asks the model for that position's logits only (the lm_head never runs over the prompt), and
+explicit position ids keep a padded row's result equal to the same row unpadded. Batches are
+formed from length-sorted prompts so little compute goes to padding.
+
+Under SDPA a left pad position would attend to nothing (every earlier key is padding too); such an
+empty row of the attention mask gives NaN gradients in bf16 that poison the adapter. So the mask
+handed to the model lets each pad position attend to itself, which changes nothing for the real
+tokens (pad keys stay masked for them). A padding-free layout (``collate_packed``: every prompt
+in one row, positions restarting at 0) needs no padding at all.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from nli.model import adapters, loading, prompts
+
+
+def encode(tokenizer, prompts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids per prompt; over-long prompts lose tokens from the left (the question stays)."""
+    tokenizer.truncation_side = "left"
+    return tokenizer(prompts, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (longest first: memory peaks show early)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Left-pad to the longest sequence; position ids count real tokens only."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[row, width - len(s) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
+
+
+def collate_packed(seqs: list[list[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:
+    """Padding-free: all prompts in one row, positions restarting at 0 for each; ``answer_index`` marks
+    each prompt's last token. The model sees separate sequences (transformers derives a block-diagonal
+    causal mask from the position ids); ``pad_id`` is unused, kept for the same signature as ``collate``."""
+    ids = torch.tensor([t for s in seqs for t in s], dtype=torch.long)[None]
+    positions = torch.cat([torch.arange(len(s)) for s in seqs])[None]
+    ends = torch.cumsum(torch.tensor([len(s) for s in seqs]), 0) - 1
+    return {"input_ids": ids, "position_ids": positions, "answer_index": ends}
+
+
+def _config(model):
+    return getattr(model, "module", model).config  # DDP wraps the model under torchrun
+
+
+def _no_empty_rows(mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) 0/1 padding mask -> (B, 1, T, T) boolean SDPA mask: causal over real keys, plus the diagonal."""
+    width = mask.shape[-1]
+    causal = torch.ones(width, width, dtype=torch.bool, device=mask.device).tril()
+    full = causal[None] & mask.bool()[:, None, :]
+    full |= torch.eye(width, dtype=torch.bool, device=mask.device)[None]
+    return full[:, None]
+
+
+def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Full-vocabulary logits at the answer position, shape (batch, vocab), float32."""
+    if "answer_index" in batch:  # padding-free layout: one row, several prompts
+        inputs = {k: v for k, v in batch.items() if k != "answer_index"}
+        out = model(**inputs, logits_to_keep=batch["answer_index"], use_cache=False)
+        return out.logits[0].float()
+    batch = dict(batch)
+    mask = batch.get("attention_mask")
+    if mask is not None and mask.dim() == 2 and getattr(_config(model), "_attn_implementation", None) == "sdpa":
+        batch["attention_mask"] = _no_empty_rows(mask)
+    out = model(**batch, logits_to_keep=1, use_cache=False)
+    return out.logits[:, -1, :].float()
+
+
+@contextmanager
+def adapter_in_compute_dtype(model):
+    """Inference with the LoRA weights in the base model's compute dtype, restored afterwards.
+
+    PEFT keeps adapter weights in float32; without autocast each adapted layer would then cast its
+    input to float32 and run the adapter in float32, about a quarter of a bf16 scoring pass."""
+    if getattr(model, "_adapter_cast", False):  # nested (predict --stream): walking the parameters costs ~10 ms
+        yield model
+        return
+    base = getattr(getattr(model, "get_base_model", lambda: model)(), "dtype", torch.float32)
+    saved = []
+    if base in (torch.bfloat16, torch.float16):
+        for name, p in model.named_parameters():
+            if "lora_" in name and p.dtype != base:
+                saved.append((p, p.data))
+                p.data = p.data.to(base)
+    model._adapter_cast = True
+    try:
+        yield model
+    finally:
+        model._adapter_cast = False
+        for p, data in saved:
+            p.data = data
+
+
+@torch.inference_mode()
+def score(
+    model,
+    tokenizer,
+    encoded: list[list[int]],
+    label_ids: list[int],
+    batch_size: int,
+    desc: str = "scoring",
+    progress: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
+    if model.training:  # eval() walks every module: ~20 ms a call, too much for one pair at a time
+        model.eval()
+    device = next(model.parameters()).device
+    scores = np.zeros((len(encoded), len(label_ids)), dtype=np.float32)
+    batches = length_sorted_batches([len(s) for s in encoded], batch_size)
+    label_index = torch.tensor(label_ids, device=device)
+    start, tokens = time.perf_counter(), 0
+    with adapter_in_compute_dtype(model), tqdm(total=len(encoded), desc=desc, unit="ex", disable=not progress) as bar:
+        for idx in batches:
+            batch = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], tokenizer.pad_token_id).items()}
+            logprobs = torch.log_softmax(answer_logits(model, batch), dim=-1)
+            scores[idx] = logprobs.index_select(-1, label_index).cpu().numpy()
+            tokens += int(batch["attention_mask"].sum())
+            bar.update(len(idx))
+    seconds = time.perf_counter() - start
+    return scores, {
+        "eval_seconds": round(seconds, 2),
+        "examples_per_second": round(len(encoded) / seconds, 2),
+        "tokens_per_second": round(tokens / seconds, 1),
+    }
+
+
+def probabilities(logprobs: np.ndarray) -> np.ndarray:
+    """Distribution over the label tokens alone (softmax of their log-probabilities), per row."""
+    from scipy.special import softmax
+
+    return softmax(logprobs, axis=1)
+
+
+@dataclass
+class Classifier:
+    """A loaded model (+ optional adapter) that labels premise/hypothesis pairs; used by evaluate and predict."""
+
+    loaded: loading.Loaded
+    model: torch.nn.Module
+    label_ids: list[int]
+    template: str
+    max_length: int
+    batch_size: int
+    prefix: str = ""
+
+    def encode(self, pairs: list[dict]) -> list[list[int]]:
+        texts = [prompts.format_prompt(self.template, p["premise"], p["hypothesis"], self.prefix) for p in pairs]
+        return encode(self.loaded.tokenizer, texts, self.max_length + self.prefix_tokens)
+
+    @property
+    def prefix_tokens(self) -> int:
+        return len(self.loaded.tokenizer.encode(self.prefix, add_special_tokens=False)) if self.prefix else 0
+
+    def score(self, pairs: list[dict], desc: str = "scoring", progress: bool = True) -> tuple[np.ndarray, dict]:
+        """Label log-probabilities (n, 3) in input order, and speed figures."""
+        return score(
+            self.model,
+            self.loaded.tokenizer,
+            self.encode(pairs),
+            self.label_ids,
+            self.batch_size,
+            desc=desc,
+            progress=progress,
+        )
+
+
+def load_classifier(
+    params: dict, batch_size: int, adapter: str | None = None, prefix: str = "", params_path: str = "params.yaml"
+) -> Classifier:
+    """Load the model of ``params.model`` with the prompt of ``params.prompt`` and, if given, a PEFT adapter."""
+    template = prompts.check_template(params["prompt"]["template"])
+    if adapter:
+        adapters.check_adapter_folder(adapter)  # fail before the model loads
+    loaded = loading.load(params["model"])
+    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"], params_path)
+    label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
+    model = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
+    return Classifier(loaded, model, label_ids, template, params["prompt"]["max_length"], batch_size, prefix)

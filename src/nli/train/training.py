@@ -1,0 +1,310 @@
+"""QLoRA training with the Hugging Face Trainer: the loss is cross-entropy on the label token only.
+
+The training example is exactly the evaluation prompt; its target is the first token of the gold
+label's verbalizer at the answer position, so the loss needs the logits of one position per row
+(``logits_to_keep=1``). Trainer supplies the rest: warmup + schedule, accumulation, mixed precision,
+gradient checkpointing, length-grouped batches, checkpoints that resume bit-for-bit (RNG and sampler
+state included), best-checkpoint selection on validation accuracy, and data-parallel runs under
+``torchrun`` / ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+from nli.core.errors import UserError
+from nli.model import scoring
+
+
+class EpochSeededLengthSampler(LengthGroupedSampler):
+    """Length-grouped order drawn from ``seed + epoch``, not the global RNG.
+
+    The stock sampler draws from the global RNG when iteration starts; after a resume that RNG holds
+    the checkpoint's state, so the epoch's order would differ from the uninterrupted run's.
+    """
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class LabelTokenTrainer(Trainer):
+    """A Trainer whose loss is cross-entropy at the answer position; eval returns label-token logits."""
+
+    def __init__(self, *args, label_token_ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_token_ids = label_token_ids
+        # Our loss is a per-batch mean, so let Trainer divide it by the accumulation steps.
+        self.model_accepts_loss_kwargs = False
+        keep_4bit_layout(self.model)
+        self._bad_loss = None  # on the device: set when a micro-batch's loss is not finite (no sync per batch)
+
+    def train(self, *args, **kwargs):
+        from peft.helpers import disable_input_dtype_casting
+
+        # Under autocast each adapter's fp32 weight is cast to the compute dtype anyway, and so is its input,
+        # straight back from the fp32 copy PEFT made of it: that copy only kept one more saved input per adapted
+        # layer (0.2 GiB of a CPU step's peak for SmolLM2). Same numbers without it, unless LoRA dropout would
+        # then scale the input in the compute dtype.
+        autocast = self.args.bf16 or self.args.fp16
+        dropout = any(isinstance(m, torch.nn.Dropout) for n, m in self.model.named_modules() if "lora_dropout" in n)
+        with disable_input_dtype_casting(self.model, active=autocast and not dropout):
+            return super().train(*args, **kwargs)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        bad = ~torch.isfinite(loss.detach())  # Trainer leaves non-finite losses out of its logged mean
+        self._bad_loss = bad if self._bad_loss is None else self._bad_loss | bad
+        return loss
+
+    def _get_grad_norm(self, model, grad_norm=None):
+        """Trainer's per-step gradient norm (a float), checked with the loss before the optimizer steps."""
+        norm = super()._get_grad_norm(model, grad_norm=grad_norm)
+        loss_bad = self._bad_loss is not None and bool(self._bad_loss)
+        self._bad_loss = None
+        # fp16 uses a loss scaler, which expects inf gradients now and then and skips those steps itself
+        norm_bad = not self.args.fp16 and norm is not None and not math.isfinite(float(norm))
+        if loss_bad or norm_bad:
+            raise non_finite_error(self.state.global_step + 1, loss_bad, norm, self.args)
+        return norm
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return EpochSeededLengthSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=[len(row["input_ids"]) for row in dataset],
+            seed=self.args.seed,
+        )
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        logits = scoring.answer_logits(model, {k: v for k, v in inputs.items() if k != "labels"})
+        loss = F.cross_entropy(logits, inputs["labels"])
+        if return_outputs:
+            return loss, {"label_logits": logits[:, self.label_token_ids]}
+        return loss
+
+
+class NonFiniteTraining(UserError):
+    """The loss or the gradient norm stopped being a finite number: the run has diverged."""
+
+
+def non_finite_error(step: int, loss_bad: bool, norm, args) -> NonFiniteTraining:
+    dtype = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
+    other = {"fp16": "set model.compute_dtype: bf16 or fp32", "bf16": "set model.compute_dtype: fp32"}
+    return NonFiniteTraining(
+        f"training diverged at step {step}: loss {'not finite' if loss_bad else 'finite'}, gradient norm "
+        f"{float(norm) if norm is not None else '?'} (train.lr {args.learning_rate:g}, {dtype}); no adapter was "
+        f"written. Lower train.lr (e.g. to {args.learning_rate / 10:g})"
+        + (f" or {other[dtype]}" if dtype in other else "")
+    )
+
+
+def keep_4bit_layout(model: torch.nn.Module) -> int:
+    """Keep every bitsandbytes ``Linear4bit`` in the layout it was loaded in; return how many there are.
+
+    On a CPU with AVX512-BF16, a ``Linear4bit`` repacks its 4-bit weight in place the first time it
+    runs in eval mode (validation) and from then on computes through another kernel. A run resumed from
+    a checkpoint starts from freshly loaded (unpacked) weights, so it computed differently from the
+    uninterrupted run until its own next validation, and the resumed adapter differed. With the repack
+    off, every run computes the same way whether interrupted or not. A model without 4-bit layers (e.g.
+    NF4 weights dequantized once on CPU) is left as is.
+    """
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        return 0
+    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for m in layers:
+        m.support_avx512bf16_for_cpu = False
+    return len(layers)
+
+
+def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: list[int]) -> list[dict]:
+    return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
+
+
+def make_collator(pad_id: int, packed: bool = False):
+    """Left-padded batches, or with ``packed`` one padding-free row per batch (``scoring.collate_packed``)."""
+    layout = scoring.collate_packed if packed else scoring.collate
+
+    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+        batch = layout([r["input_ids"] for r in rows], pad_id)
+        batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
+        return batch
+
+    return collate
+
+
+def make_accuracy(label_token_ids: list[int]):
+    """compute_metrics for Trainer: validation accuracy from the label-token logits."""
+    index = {tok: i for i, tok in enumerate(label_token_ids)}
+
+    def accuracy(eval_pred) -> dict:
+        logits, label_tokens = eval_pred.predictions, eval_pred.label_ids
+        gold = torch.tensor([index[int(t)] for t in label_tokens])
+        return {"accuracy": float((torch.as_tensor(logits).argmax(-1) == gold).float().mean())}
+
+    return accuracy
+
+
+def linear_module_names(model) -> list[str]:
+    """Names of the linear layers PEFT's ``all-linear`` would adapt (every Linear but the output head)."""
+    import bitsandbytes as bnb
+
+    kinds = (torch.nn.Linear, bnb.nn.Linear4bit)
+    head = model.get_output_embeddings()
+    return sorted(
+        {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, kinds) and m is not head}
+    )
+
+
+def lora_config(p: dict, model=None):
+    """LoRA from ``params.yaml: lora``; ``top_layers: N`` adapts only the last N transformer layers.
+
+    Gradients then stop at the lowest adapted layer, so the backward pass skips the layers below
+    it: a cheaper step where compute is scarce (CPU).
+    """
+    from peft import LoraConfig
+
+    top, targets, layers = p.get("top_layers", 0), p["target_modules"], None
+    if top:
+        n = model.config.num_hidden_layers
+        if top > n:
+            raise ValueError(f"lora.top_layers = {top} but the model has {n} layers")
+        layers = list(range(n - top, n))
+        if targets == "all-linear":  # PEFT takes a layer subset only with explicit module names
+            targets = linear_module_names(model)
+    return LoraConfig(
+        r=p["r"],
+        lora_alpha=p["alpha"],
+        lora_dropout=p["dropout"],
+        bias="none",
+        target_modules=targets,
+        layers_to_transform=layers,
+        task_type="CAUSAL_LM",
+    )
+
+
+def training_arguments(
+    p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype, total_steps: int, validate: bool = True
+) -> TrainingArguments:
+    """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps).
+
+    ``validate=False`` (benchmarks) trains without evaluation or checkpoints.
+    """
+    every = min(p["eval_steps"], max(total_steps, 1))
+    per = "steps" if validate else "no"
+    return TrainingArguments(
+        output_dir=output_dir,
+        seed=seed,
+        data_seed=seed,
+        learning_rate=p["lr"],
+        num_train_epochs=p["epochs"],
+        max_steps=p["max_steps"],
+        per_device_train_batch_size=p["batch_size"],
+        per_device_eval_batch_size=p["batch_size"] * 2,
+        gradient_accumulation_steps=p["grad_accum"],
+        warmup_steps=p["warmup_ratio"],
+        lr_scheduler_type=p["lr_scheduler"],
+        weight_decay=p["weight_decay"],
+        optim=p["optim"],
+        activation_checkpointing=p["gradient_checkpointing"],
+        activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
+        bf16=dtype == torch.bfloat16,  # autocast; on CPU too where it has bf16 units (loading.pick_dtype)
+        fp16=device == "cuda" and dtype == torch.float16,
+        use_cpu=device == "cpu",
+        eval_strategy=per,
+        eval_steps=every,
+        save_strategy=per,
+        save_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=validate,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        logging_steps=max(1, min(10, every)),
+        logging_first_step=True,
+        train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,
+        label_names=["labels"],
+        report_to="none",
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+
+
+def fingerprint(params: dict, sections: list[str], paths: list[str]) -> str:
+    """Identify a training run by everything that shapes it, so a resume never mixes two runs."""
+    h = hashlib.sha256(json.dumps([params[s] for s in sections] + [params["seed"]], sort_keys=True).encode())
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def last_checkpoint(run_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+
+
+def add_lora(model, p_lora: dict, seed: int, model_name: str):
+    """Wrap the frozen base with fresh LoRA adapters, initialised from ``seed``."""
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)  # LoRA's initial weights come from the global RNG
+    try:
+        return get_peft_model(model, lora_config(p_lora, model))
+    except ValueError as exc:
+        raise UserError(
+            f"params.yaml: the lora section does not fit {model_name} ({exc}); check "
+            f"lora.target_modules and lora.top_layers against the model's modules"
+        ) from None
+
+
+def build_trainer(
+    model,
+    tokenizer,
+    p_train: dict,
+    seed: int,
+    device: str,
+    dtype: torch.dtype,
+    run_dir: Path,
+    train_ex: list[dict],
+    val_ex: list[dict],
+    label_ids: list[int],
+    callbacks=(),
+) -> LabelTokenTrainer:
+    batch = p_train["batch_size"] * p_train["grad_accum"]
+    steps = p_train["max_steps"] if p_train["max_steps"] > 0 else math.ceil(len(train_ex) / batch) * p_train["epochs"]
+    return LabelTokenTrainer(
+        model=model,
+        args=training_arguments(p_train, str(run_dir), seed, device, dtype, int(steps)),
+        train_dataset=train_ex,
+        eval_dataset=val_ex,
+        data_collator=make_collator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        compute_metrics=make_accuracy(label_ids),
+        label_token_ids=label_ids,
+        callbacks=list(callbacks),
+    )
+
+
+def best_eval(trainer) -> dict:
+    """The validation entry of the kept (best-accuracy) checkpoint: step, eval_accuracy, eval_loss."""
+    evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
+    return max(evals, key=lambda h: h["eval_accuracy"], default={})

@@ -1,0 +1,263 @@
+"""The user-facing scripts: predict (JSONL/CSV/stdin) and merge_adapter, on a tiny trained adapter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import train as train_stage  # stages/ is on pytest's pythonpath
+import yaml
+from conftest import ROOT, make_pairs, tiny_params, write_jsonl
+
+FP32 = {"load_in_4bit": False}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny unquantized model with an adapter trained for a few steps, and its params file."""
+    tmp = tmp_path_factory.mktemp("scripts")
+    params = tiny_params()
+    params["model"]["quantization"] = FP32
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params))
+    for name, n in (("train", 48), ("val", 24)):
+        write_jsonl(tmp / f"{name}.jsonl", [dict(r, id=f"{name}-{i}") for i, r in enumerate(make_pairs(n, 5))])
+    train_stage.main(
+        [
+            "--params",
+            str(tmp / "params.yaml"),
+            "--train",
+            str(tmp / "train.jsonl"),
+            "--val",
+            str(tmp / "val.jsonl"),
+            "--adapter-dir",
+            str(tmp / "adapter"),
+            "--metrics",
+            str(tmp / "train.json"),
+            "--run-log",
+            str(tmp / "run.json"),
+            "--live-dir",
+            "",
+            "--checkpoints",
+            str(tmp / "ck"),
+        ]
+    )
+    return tmp
+
+
+def run(tmp, script, *args, stdin=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), "--params", str(tmp / "params.yaml"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
+
+
+def test_predict_jsonl_csv_and_stdin_agree(trained):
+    pairs = make_pairs(7, seed=9)
+    write_jsonl(trained / "pairs.jsonl", pairs)
+    import pandas as pd
+
+    pd.DataFrame(pairs).to_csv(trained / "pairs.csv", index=False)
+    outs = []
+    for source, stdin in (("pairs.jsonl", None), ("pairs.csv", None), ("-", (trained / "pairs.jsonl").read_text())):
+        result = run(trained, "predict.py", "--input", source, "--adapter", str(trained / "adapter"), stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        assert "pairs/s" in result.stderr
+        outs.append([json.loads(line) for line in result.stdout.splitlines()])
+    assert len(outs[0]) == 7 and outs[0] == outs[2]
+    for a, b in zip(outs[0], outs[1]):
+        assert a["predicted"] == b["predicted"]
+    for row in outs[0]:
+        assert abs(row["p_entailment"] + row["p_neutral"] + row["p_contradiction"] - 1) < 1e-4
+        assert row["label"] in (0, 1, 2)  # input fields pass through
+
+
+def test_predict_bad_input_names_the_line(trained):
+    write_jsonl(trained / "bad.jsonl", [{"premise": "p", "hypothesis": "h"}, {"premise": "p"}])
+    result = run(trained, "predict.py", "--input", "bad.jsonl", "--adapter", "")
+    assert result.returncode == 2 and "bad.jsonl:2: field 'hypothesis'" in result.stderr
+
+
+def test_merged_model_scores_like_base_plus_adapter(trained):
+    write_jsonl(trained / "few.jsonl", make_pairs(5, seed=11))
+    merge = ["--adapter", str(trained / "adapter"), "--out", str(trained / "merged"), "--sample", "few.jsonl"]
+    result = run(trained, "merge_adapter.py", *merge)
+    assert result.returncode == 0, result.stderr
+    params = yaml.safe_load((trained / "params.yaml").read_text())
+    params["model"]["name"] = str(trained / "merged")
+    (trained / "merged.yaml").write_text(yaml.safe_dump(params))
+    adapter = run(trained, "predict.py", "--input", "few.jsonl", "--adapter", str(trained / "adapter"))
+    merged = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/predict.py"),
+            "--params",
+            str(trained / "merged.yaml"),
+            "--input",
+            "few.jsonl",
+            "--adapter",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=trained,
+    )
+    assert merged.returncode == 0, merged.stderr
+    p = [
+        [json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
+        for line in adapter.stdout.splitlines()
+    ]
+    q = [
+        [json.loads(line)[f"p_{k}"] for k in ("entailment", "neutral", "contradiction")]
+        for line in merged.stdout.splitlines()
+    ]
+    assert np.allclose(p, q, atol=1e-3)
+
+
+def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
+    """The adapter is evaluated on the NF4 base, so the merged model must use the NF4-rounded weights.
+
+    Merged into the original float weights (as before) the probabilities moved by ~1e-2 and labels flipped.
+    """
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli.model import loading, sources
+    from nli.train import training
+
+    params = tiny_params()  # NF4, as the pipeline evaluates
+    params["model"]["compute_dtype"] = "fp32"  # exact arithmetic: bf16 rounds merged and unmerged sums apart
+    assert params["model"]["quantization"]["load_in_4bit"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(sources.resolve("tiny-llama"))
+    config = training.lora_config(params["lora"], base)
+    config.init_lora_weights = False  # a non-zero update, as after training
+    get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+    write_jsonl(tmp_path / "sample.jsonl", make_pairs(40, seed=12))
+    result = run(tmp_path, "merge_adapter.py", "--adapter", "adapter", "--out", "merged", "--sample", "sample.jsonl")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "label agreement with the evaluated model 100.0% on 40 pairs" in result.stdout
+    assert json.loads((tmp_path / "merged" / "merge_check.json").read_text())["agreement"] == 1.0
+
+    check = json.loads((tmp_path / "merged" / "merge_check.json").read_text())
+    assert check["agreement"] == 1.0 and check["max_prob_diff"] < 1e-5
+
+    # reloaded from disk as a plain model, it scores like NF4 + adapter (exact NF4 kernel) ...
+    from scipy.special import softmax
+
+    from nli.model import adapters, prompts, scoring
+
+    def probs(model_params, adapter=None):
+        loaded = loading.load(model_params)
+        training.keep_4bit_layout(loaded.model)
+        model = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
+        tok = loaded.tokenizer
+        texts = [prompts.format_prompt(params["prompt"]["template"], r["premise"], r["hypothesis"]) for r in pairs]
+        ids = prompts.label_token_ids(tok, params["prompt"]["verbalizers"])
+        return softmax(scoring.score(model, tok, scoring.encode(tok, texts, 256), ids, 8)[0], axis=1)
+
+    pairs = make_pairs(40, seed=12)
+    evaluated = probs(params["model"], tmp_path / "adapter")
+    merged = probs({**params["model"], "name": str(tmp_path / "merged"), "quantization": {"load_in_4bit": False}})
+    assert np.abs(evaluated - merged).max() < 1e-5
+    # ... which merging into the original float weights (the old script) does not
+    float_base = probs({**params["model"], "quantization": {"load_in_4bit": False}}, tmp_path / "adapter")
+    assert np.abs(evaluated - float_base).max() > 1e-4
+
+
+def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
+    params = tiny_params()
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli.model import sources
+    from nli.train import training
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(sources.resolve("tiny-llama"))
+    get_peft_model(base, training.lora_config(params["lora"], base)).save_pretrained(tmp_path / "adapter")
+    write_jsonl(tmp_path / "sample.jsonl", make_pairs(6, seed=12))
+    result = run(
+        tmp_path, "merge_adapter.py", "--adapter", "adapter", "--out", "merged", "--sample", "sample.jsonl",
+        "--min-agreement", "1.01",
+    )  # fmt: skip
+    assert result.returncode == 2 and "error: refusing to save: label agreement" in result.stderr
+    assert not (tmp_path / "merged").exists()
+
+
+def test_predict_stream_serves_the_merged_adapter_and_rebuilds_it_for_new_weights(tmp_path):
+    """--stream merges the adapter into the NF4-rounded base once, cached by the adapter's bytes: one answer per
+    stdin line (a bad line gets an error line), the labels of base + adapter (--unmerged); a retrained adapter gets a
+    new merge, never the stale one, and replaces the old merge in the cache."""
+    import os
+
+    import torch
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nli.model import sources
+    from nli.train import training
+
+    params = tiny_params()  # NF4 on CPU, as the pipeline evaluates
+    params["model"]["compute_dtype"] = "fp32"  # merged and unmerged sums then agree to rounding
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "SNLI_QLORA_CACHE": str(tmp_path / "cache")}
+    lines = [json.dumps(p) for p in make_pairs(4, seed=3)] + ['{"premise": "no hypothesis"}']
+
+    def save_adapter(seed: int) -> None:
+        torch.manual_seed(seed)
+        base = AutoModelForCausalLM.from_pretrained(sources.resolve("tiny-llama"))
+        config = training.lora_config(params["lora"], base)
+        config.init_lora_weights = False  # a non-zero update, as after training
+        get_peft_model(base, config).save_pretrained(tmp_path / "adapter")
+
+    def stream(*extra: str) -> tuple[list[dict], str]:
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts/predict.py"),
+                "--params",
+                "params.yaml",
+                "--adapter",
+                "adapter",
+                "--stream",
+                *extra,
+            ],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+    def merges() -> list[str]:
+        return sorted(p.name for p in (tmp_path / "cache").glob("*-merged-*"))
+
+    probs = ("p_entailment", "p_neutral", "p_contradiction")
+    firsts = []
+    for seed in (0, 1):
+        save_adapter(seed)
+        merged, log = stream()
+        unmerged, unmerged_log = stream("--unmerged")
+        assert "adapter merged into the base once" in log and "adapter merged" not in unmerged_log
+        assert "model ready" in log and "5 pairs, latency per pair" in log
+        assert len(merged) == 5 and merged[4]["error"].startswith("stdin line 5: field 'hypothesis' is missing")
+        assert [r["predicted"] for r in merged[:4]] == [r["predicted"] for r in unmerged[:4]]
+        assert np.allclose(
+            [[r[p] for p in probs] for r in merged[:4]], [[r[p] for p in probs] for r in unmerged[:4]], atol=1e-4
+        )
+        assert len(merges()) == 1
+        firsts.append((merges()[0], [[r[p] for p in probs] for r in merged[:4]]))
+    assert firsts[0][0] != firsts[1][0]  # a new merge for the new adapter, the old one gone
+    assert not np.allclose(firsts[0][1], firsts[1][1], atol=1e-4)  # answers of the new weights, not stale ones
