@@ -74,7 +74,10 @@ def train(base, lora, examples, ckpt, attn, steps, pad_id, reentrant=False, back
     p["eval_steps"] = steps
     log = Log()
     with tempfile.TemporaryDirectory() as tmp:
-        args = training.training_arguments(p, tmp, 0, "cuda", torch.bfloat16, steps, validate=False)
+        runtime = loading.Runtime(device="cuda", dtype=torch.bfloat16, quantization=None)
+        args = training.training_arguments(
+            p, output_dir=tmp, seed=0, runtime=runtime, total_steps=steps, validate=False
+        )
         args.disable_tqdm, args.logging_steps = True, 1
         if ckpt and reentrant:
             args.activation_checkpointing_kwargs = {"use_reentrant": True}

@@ -21,7 +21,7 @@ import time
 import torch
 from transformers import TrainerCallback
 
-from nli.core import files
+from nli.core import config, files
 from nli.model import loading, scoring, sources
 from nli.train import training
 
@@ -151,7 +151,10 @@ def run(
     }
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as tmp:
-        args = training.training_arguments(p, tmp, 0, device, loading.DTYPES[dtype], steps + 3, validate=False)
+        runtime = loading.runtime(config.model_section(name="phi-2-shapes", device=device, compute_dtype=dtype))
+        args = training.training_arguments(
+            p, output_dir=tmp, seed=0, runtime=runtime, total_steps=steps + 3, validate=False
+        )
         args.disable_tqdm = True
         trainer = training.LabelTokenTrainer(
             model=model,

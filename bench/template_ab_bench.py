@@ -47,16 +47,16 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     params = config.load("params.yaml", ["model", "prompt", "train", "lora", "evaluate"])
-    templates = {"a": args.a, "b": args.b or params["prompt"]["template"]}
+    templates = {"a": args.a, "b": args.b or params.prompt.template}
     train_rows = [json.loads(line) for line in Path("data/split/train.jsonl").read_text().splitlines()]
     test_rows = [json.loads(line) for line in Path("data/split/test.jsonl").read_text().splitlines()]
     result = {"template_a": templates["a"], "template_b": templates["b"]}
 
     # train: fresh LoRA on the base, as at the start of the train stage
-    clf = scoring.load_classifier(params, params["evaluate"]["batch_size"])
-    model = training.add_lora(clf.loaded.model, params["lora"], params["seed"], params["model"]["name"])
+    clf = scoring.load_classifier(params.model, params.prompt, batch_size=params.evaluate.batch_size)
+    model = training.add_lora(clf.loaded.model, params.lora, seed=params.seed, model_name=params.model.name)
     model.train()
-    size = params["train"]["batch_size"]
+    size = params.train.batch_size
     picked = np.random.default_rng(0).choice(len(train_rows), 12 * size, replace=False)
     picked = sorted(picked, key=lambda i: len(train_rows[i]["premise"]) + len(train_rows[i]["hypothesis"]))
     collate = training.make_collator(clf.loaded.tokenizer.pad_token_id)
@@ -81,7 +81,9 @@ def main() -> None:
     result.update(train_seconds_a=round(a, 2), train_seconds_b=round(b, 2), train_ratio_b_over_a=round(ratio, 3))
 
     # evaluate and predict: the trained adapter
-    clf = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter)
+    clf = scoring.load_classifier(
+        params.model, params.prompt, batch_size=params.evaluate.batch_size, adapter=args.adapter
+    )
 
     def score(template, rows):
         clf.template = template

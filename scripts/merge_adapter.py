@@ -32,13 +32,17 @@ def main() -> None:
     ap.add_argument("--check-n", type=int, default=200, help="how many pairs of --sample to compare")
     ap.add_argument("--min-agreement", type=float, default=0.995)
     args = ap.parse_args()
-    params = config.load(args.params, ["model", "prompt", "evaluate"])
+    params = config.load(args.params, ["model", "prompt", "evaluate", "train", "lora"])  # the card names the recipe
     adapters.check_adapter_folder(args.adapter)  # before any loading
     pairs = inputs.read_pairs(args.sample)[: max(1, args.check_n)]
 
     # exactly the evaluated model: the base as params load it (NF4 on GPU) plus the adapter
     classifier = scoring.load_classifier(
-        params, params["evaluate"]["batch_size"], args.adapter, params_path=args.params
+        params.model,
+        params.prompt,
+        batch_size=params.evaluate.batch_size,
+        adapter=args.adapter,
+        params_path=args.params,
     )
     training.keep_4bit_layout(classifier.model)  # the exact NF4 path, not bitsandbytes' bf16 CPU repack
     reference, _ = classifier.score(pairs, desc="check")
@@ -64,7 +68,7 @@ def main() -> None:
         classifier.loaded.tokenizer.save_pretrained(tmp)
         card.write(tmp, params, merged=True)  # the package stage's model card, for the merged model
         files.write_json(tmp / "merge_check.json", {"agreement": agreement, "max_prob_diff": shift, "n": len(pairs)})
-    print(f"merged {args.adapter} into {params['model']['name']} -> {args.out}; {report}")
+    print(f"merged {args.adapter} into {params.model.name} -> {args.out}; {report}")
 
 
 if __name__ == "__main__":

@@ -80,19 +80,20 @@ def main() -> None:
 
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    startup.skip_unused_bitsandbytes(params["model"])  # a 1 s import that this process would never call
+    startup.skip_unused_bitsandbytes(params.model)  # an import that this process would never call
     pairs = None if args.stream else inputs.read_pairs(args.input)
     adapter = args.adapter or None
-    merged_model = (
-        merged.merged_model_params(params["model"], adapter) if args.stream and adapter and not args.unmerged else None
-    )
+    model = params.model
+    merged_model = merged.merged_model_params(model, adapter) if args.stream and adapter and not args.unmerged else None
     if merged_model:
-        print(
-            f"adapter merged into the base once: {merged_model['name']} (--unmerged keeps them apart)", file=sys.stderr
-        )
-        params, adapter = {**params, "model": merged_model}, None
+        print(f"adapter merged into the base once: {merged_model.name} (--unmerged keeps them apart)", file=sys.stderr)
+        model, adapter = merged_model, None
     classifier = scoring.load_classifier(
-        params, args.batch_size or params["evaluate"]["batch_size"], adapter, params_path=args.params
+        model,
+        params.prompt,
+        batch_size=args.batch_size or params.evaluate.batch_size,
+        adapter=adapter,
+        params_path=args.params,
     )
     if args.stream:
         classifier.score([{"premise": "A dog runs.", "hypothesis": "An animal moves."}], progress=False)  # warm-up

@@ -45,9 +45,9 @@ def main() -> None:
     result = analysis.compare_predictions(
         baseline,
         finetuned,
-        examples_per_group=params["compare"]["examples_per_group"],
-        bootstrap_samples=params["compare"]["bootstrap_samples"],
-        seed=params["seed"],
+        examples_per_group=params.compare.examples_per_group,
+        bootstrap_samples=params.compare.bootstrap_samples,
+        seed=params.seed,
     )
 
     files.write_json(args.metrics, analysis.metrics_dict(result))

@@ -31,21 +31,21 @@ def main() -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    k = params["evaluate"]["few_shot_k"] if args.adapter is None else 0  # the adapter was trained zero-shot
+    k = params.evaluate.few_shot_k if args.adapter is None else 0  # the adapter was trained zero-shot
     if k and not args.train:
         raise UserError("evaluate.few_shot_k > 0 needs --train (the pool the examples come from)")
     test = records.read_split(args.test)
-    p_prompt = params["prompt"]
-    prefix = (
-        prompts.few_shot_prefix(
-            p_prompt["template"], p_prompt["verbalizers"], records.read_split(args.train), k, params["seed"]
-        )
-        if k
-        else ""
-    )
+    prefix = prompts.few_shot_prefix(params.prompt, records.read_split(args.train), k, params.seed) if k else ""
 
     metrics.reset_peak_memory()
-    classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter, prefix, args.params)
+    classifier = scoring.load_classifier(
+        params.model,
+        params.prompt,
+        batch_size=params.evaluate.batch_size,
+        adapter=args.adapter,
+        prefix=prefix,
+        params_path=args.params,
+    )
     logprobs, speed = classifier.score(test, desc="evaluate")
 
     gold = np.array([r["label"] for r in test])

@@ -25,18 +25,16 @@ def main() -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, ["data", "split"])
-    source, seed = params["data"]["source"], params["seed"]
-    for key in ("train_size", "val_size", "test_size"):  # sizes are checked before any data is read
-        splits.parse_size(params["split"][key], key)
+    source, seed = params.data.source, params.seed
 
     if source == "dvc":
         raw = Path(args.raw)
         pools = {name: records.load_raw_file(raw / f"{name}.jsonl", name) for name in ("validation", "test")}
         origin = {"train": "validation", "val": "validation", "test": "test"}
     else:
-        pools = records.load_hub(params["data"]["hub_dataset"])
+        pools = records.load_hub(params.data.hub_dataset)
         origin = {"train": "train", "val": "validation", "test": "test"}
-    sets = splits.make_splits(pools, source, params["split"], seed)
+    sets = splits.make_splits(pools, source, params.split, seed)
 
     overlap = {splits.pair_key(r) for r in sets["test"]} & {splits.pair_key(r) for r in sets["train"] + sets["val"]}
     if overlap:  # drop_duplicates makes this impossible; a guard, not a feature
@@ -53,7 +51,7 @@ def main() -> None:
     files.write_run_log(
         args.run_log,
         info={
-            "source": source if source == "dvc" else params["data"]["hub_dataset"],
+            "source": source if source == "dvc" else params.data.hub_dataset,
             "from": origin,
             "labels": {name: splits.label_counts(rows) for name, rows in sets.items()},
             "seed": seed,

@@ -35,16 +35,18 @@ def main(argv=None, callbacks=()) -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, SECTIONS)
-    p_train, seed = params["train"], params["seed"]
+    p_train, seed = params.train, params.seed
     train_set, val_set = records.read_split(args.train), records.read_split(args.val)
 
     metrics.reset_peak_memory()
-    base = scoring.load_classifier(params, p_train["batch_size"] * 2, params_path=args.params)
+    base = scoring.load_classifier(
+        params.model, params.prompt, batch_size=p_train.batch_size * 2, params_path=args.params
+    )
     loaded = base.loaded
     train_ex, val_ex = (
         training.make_examples(base.encode(s), [r["label"] for r in s], base.label_ids) for s in (train_set, val_set)
     )
-    model = training.add_lora(loaded.model, params["lora"], seed, params["model"]["name"])
+    model = training.add_lora(loaded.model, params.lora, seed=seed, model_name=params.model.name)
     counts = loading.parameter_counts(model)
     print(f"trainable {counts['trainable_params']:,} / total {counts['total_params']:,}")
 
@@ -54,15 +56,14 @@ def main(argv=None, callbacks=()) -> None:
     trainer = training.build_trainer(
         model,
         loaded.tokenizer,
-        p_train,
-        seed,
-        loaded.device,
-        loaded.dtype,
-        run_dir,
-        train_ex,
-        val_ex,
-        base.label_ids,
-        [totals, run_callbacks.ReleaseFreedMemory(), *callbacks],
+        p_train=p_train,
+        seed=seed,
+        runtime=loaded.runtime,
+        run_dir=run_dir,
+        train_ex=train_ex,
+        val_ex=val_ex,
+        label_ids=base.label_ids,
+        callbacks=[totals, run_callbacks.ReleaseFreedMemory(), *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         trainer.add_callback(run_callbacks.live_curves(args.live_dir))
@@ -74,7 +75,7 @@ def main(argv=None, callbacks=()) -> None:
 
     with files.atomic_dir(args.adapter_dir) as tmp:  # written whole or not at all
         trainer.model.save_pretrained(tmp, safe_serialization=True)
-        portable.canonicalize_adapter(tmp, params["model"]["name"])
+        portable.canonicalize_adapter(tmp, params.model.name)
     best = training.best_eval(trainer)
     files.write_json(
         args.metrics,
@@ -91,7 +92,7 @@ def main(argv=None, callbacks=()) -> None:
             **loaded.info,
             "best_step": best.get("step"),
             **counts,
-            "effective_batch_size": p_train["batch_size"] * p_train["grad_accum"] * trainer.args.world_size,
+            "effective_batch_size": p_train.batch_size * p_train.grad_accum * trainer.args.world_size,
         },
         cost={**run, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
     )

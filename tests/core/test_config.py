@@ -18,10 +18,18 @@ PROFILES = ["tiny", "embedded-default", "embedded-full", "phi2-recommended", "ph
 def test_every_profile_parses(tmp_path, profile):
     path = tmp_path / "params.yaml"
     path.write_text(composed_params(profile))
-    typed = config.parse(path, list(config.SECTIONS))
-    assert isinstance(typed["train"], config.Train) and isinstance(typed["model"].quantization, config.Quantization)
-    plain = config.load(path, list(config.SECTIONS))
-    assert plain["train"]["lr"] == typed["train"].lr and plain["model"]["quantization"]["load_in_4bit"] in (True, False)
+    typed = config.load(path, list(config.SECTIONS))
+    assert isinstance(typed.train, config.Train) and isinstance(typed.model.quantization, config.Quantization)
+    plain = yaml.safe_load(path.read_text())
+    assert typed.sections(list(config.SECTIONS)) == {name: plain[name] for name in config.SECTIONS}
+    assert typed.seed == plain["seed"] and typed.path == path
+
+
+def test_a_stage_sees_only_the_sections_it_asked_for(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(composed_params("tiny"))
+    params = config.load(path, ["data", "split"])
+    assert params.split is not None and params.train is None and params.model is None
 
 
 BAD = [
@@ -84,7 +92,7 @@ def test_zero_epochs_without_max_steps_trains_nothing(tmp_path):
         config.load(file, ["train"])
     params["train"]["max_steps"] = 5  # max_steps alone is a valid run
     file.write_text(yaml.safe_dump(params))
-    assert config.load(file, ["train"])["train"]["max_steps"] == 5
+    assert config.load(file, ["train"]).train.max_steps == 5
 
 
 def test_unknown_section_and_only_requested_sections_are_checked(tmp_path):
@@ -92,7 +100,7 @@ def test_unknown_section_and_only_requested_sections_are_checked(tmp_path):
     params["train"]["lr"] = float("nan")
     file = tmp_path / "params.yaml"
     file.write_text(yaml.safe_dump(params))
-    assert config.load(file, ["data", "split"])["split"]["val_size"] == 24  # split does not read train
+    assert config.load(file, ["data", "split"]).split.val_size == 24  # split does not read train
     params["trian"] = {}
     file.write_text(yaml.safe_dump(params))
     with pytest.raises(UserError, match="unknown section"):

@@ -27,7 +27,8 @@ def test_report_lora_arithmetic_on_tiny_phi():
     spec = sources.TINY_CONFIGS["tiny-phi"]
     h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 8
     counts = lora_counts(
-        "tiny-phi", {"r": r, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj"]}
+        "tiny-phi",
+        {"r": r, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0},
     )
     lora = layers * 3 * r * (h + h)
     assert counts["trainable_params"] == lora
@@ -64,7 +65,7 @@ def test_unknown_alias_is_a_clear_error():
 
 def test_hub_model_unavailable_offline_says_how_to_get_it():
     with pytest.raises(UserError, match="hf download"):
-        loading.load({"name": "no-such-owner/no-such-model", "quantization": {}})
+        loading.load({"name": "no-such-owner/no-such-model", "quantization": {"load_in_4bit": False}})
 
 
 def test_fp16_on_cpu_is_rejected_before_loading():
@@ -83,7 +84,9 @@ def test_all_linear_targets_every_projection_of_tiny_llama():
     spec = sources.TINY_CONFIGS["tiny-llama"]
     h, inter, layers, r = spec["hidden_size"], spec["intermediate_size"], spec["num_hidden_layers"], 4
     kv = h // spec["num_attention_heads"] * spec["num_key_value_heads"]
-    counts = lora_counts("tiny-llama", {"r": r, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"})
+    counts = lora_counts(
+        "tiny-llama", {"r": r, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", "top_layers": 0}
+    )
     shapes = [(h, h), (h, kv), (h, kv), (h, h), (h, inter), (h, inter), (inter, h)]  # q k v o gate up down
     assert counts["trainable_params"] == layers * sum(r * (i + o) for i, o in shapes)
 

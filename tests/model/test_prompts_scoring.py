@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import make_pairs
 
+from nli.core import config
 from nli.core.errors import UserError
 from nli.model import loading, prompts, scoring
 
@@ -43,9 +44,10 @@ def test_verbalizers_with_a_shared_first_token_are_rejected(tiny):
 
 def test_few_shot_prefix_is_seeded_and_balanced():
     pool = [dict(r, id=str(i)) for i, r in enumerate(make_pairs(30))]
-    a = prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=1)
-    assert a == prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=1)
-    assert a != prompts.few_shot_prefix(TEMPLATE, VERBALIZERS, pool, 3, seed=2)
+    prompt = config.section("prompt", {"template": TEMPLATE, "verbalizers": VERBALIZERS, "max_length": 256})
+    a = prompts.few_shot_prefix(prompt, pool, 3, seed=1)
+    assert a == prompts.few_shot_prefix(prompt, pool, 3, seed=1)
+    assert a != prompts.few_shot_prefix(prompt, pool, 3, seed=2)
     assert sorted(line for line in a.splitlines() if line.startswith("Answer:")) == [
         "Answer: maybe",
         "Answer: no",

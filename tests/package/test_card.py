@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -9,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import ROOT, tiny_params
 
+from nli.core import config
 from nli.core.artifacts import base_model_id
 from nli.package import card
 from nli.train import portable
@@ -74,17 +75,16 @@ def test_hub_alias_becomes_the_hub_id(tmp_path):
     assert not (tmp_path / "README.md").exists()
 
 
-def params(name: str) -> dict:
-    p = yaml.safe_load((ROOT / "params.yaml").read_text())
-    p["model"]["name"] = name
-    return p
+def params(name: str) -> config.Params:
+    p = config.load(ROOT / "params.yaml", ["model", "prompt", "train", "lora"])
+    return dataclasses.replace(p, model=dataclasses.replace(p.model, name=name))
 
 
 def test_card_holds_prompt_verbalizers_data_metrics_and_loading():
     p = params("smollm2-135m")
     text = card.render(p, DATA, FINETUNED, COMPARE)
     assert text.startswith('---\nbase_model: "smollm2-135m"\nlibrary_name: "peft"\n')
-    assert p["prompt"]["template"].rstrip("\n") in text
+    assert p.prompt.template.rstrip("\n") in text
     assert '| neutral | `" maybe"` |' in text
     assert "1800 training, 100 validation" in text and "500 test pairs" in text
     assert "| accuracy | 67.6% |" in text

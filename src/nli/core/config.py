@@ -1,8 +1,7 @@
 """Typed params: one dataclass per ``params.yaml`` section, every range and choice declared once, here.
 
-``load(path, sections)`` reads the file, builds the dataclass of each section a stage reads (plus the
-shared ``seed``) and returns the params as plain dicts, so stages index them as before
-(``params["train"]["lr"]``). ``parse(path, sections)`` returns the typed objects themselves.
+``load(path, sections)`` reads the file once, validates the shared ``seed`` and each section a stage reads, and
+returns a :class:`Params` whose sections are those dataclasses (``params.train.lr``); stages pass them on as objects.
 
 Every key is checked before any heavy work: its type (``true`` is not ``"true"``; a bool is not a
 number), finite and in range, one of the allowed choices; unknown keys (``train.lrr``,
@@ -168,16 +167,43 @@ SECTIONS: dict[str, type] = {
 TOP_LEVEL = {"seed", "profile", *SECTIONS}
 
 
-def load(path: str | Path, sections: list[str]) -> dict:
-    """Read ``path``, validate ``seed`` and ``sections``; return the params as plain nested dicts."""
-    raw, typed = _read_and_parse(path, sections)
-    return {**raw, **{name: dataclasses.asdict(obj) for name, obj in typed.items()}}
+@dataclass(frozen=True)
+class Params:
+    """What a stage reads from a params file: where it came from, the shared ``seed`` and the sections it asked
+    for (a section it did not ask for is None, so a stage cannot silently use params its DVC stage does not list)."""
+
+    path: Path
+    seed: int
+    data: Data | None = None
+    split: Split | None = None
+    model: Model | None = None
+    prompt: Prompt | None = None
+    evaluate: Evaluate | None = None
+    train: Train | None = None
+    lora: Lora | None = None
+    compare: Compare | None = None
+
+    def sections(self, names: list[str]) -> dict:
+        """The named sections as plain dicts (for hashing and run logs)."""
+        return {name: dataclasses.asdict(getattr(self, name)) for name in names}
 
 
-def parse(path: str | Path, sections: list[str]) -> dict:
-    """Like :func:`load` but each requested section is its dataclass (``params["train"].lr``)."""
+def load(path: str | Path, sections: list[str]) -> Params:
+    """Read ``path``, validate ``seed`` and ``sections``; return them typed."""
     raw, typed = _read_and_parse(path, sections)
-    return {**raw, **typed}
+    return Params(path=Path(path), seed=raw["seed"], **typed)
+
+
+def section(name: str, values: dict):
+    """One validated section from a mapping (for code that builds params without a file: tests, benchmarks)."""
+    return build(SECTIONS[name], values, name)
+
+
+def model_section(**values) -> Model:
+    """A validated ``model`` section from keyword values, the file's defaults filling the rest (for code that
+    builds a model without a params file: tests, benchmarks)."""
+    defaults = {"device": "auto", "compute_dtype": "auto", "quantization": {"load_in_4bit": False}}
+    return build(Model, {**defaults, **values}, "model")
 
 
 def _read_and_parse(path, sections) -> tuple[dict, dict]:

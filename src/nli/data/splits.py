@@ -7,21 +7,14 @@ split; a pair that is in the test pool never reaches training or model selection
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
+from nli.core import config
 from nli.core.errors import UserError
 from nli.core.labels import LABELS
 from nli.data.records import Pool
 
 SPLITS = ("train", "val", "test")
-
-
-def parse_size(value, key: str) -> int | None:
-    """A sample size from params: a positive int, or ``"all"`` (returned as ``None``)."""
-    if value == "all":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise UserError(f"params.yaml: split.{key} = {value!r}; use a positive integer or 'all'")
 
 
 def pair_key(record: dict) -> tuple[str, str]:
@@ -71,12 +64,13 @@ def stratified_sample(records: list[dict], size: int | None, seed: int, what: st
     return sample, rest
 
 
-def make_splits(pools: dict[str, Pool], source: str, sizes: dict, seed: int) -> dict[str, list[dict]]:
+def make_splits(pools: dict[str, Pool], source: str, sizes: config.Split | Mapping, seed: int) -> dict[str, list[dict]]:
     """Offline (dvc): train and val from ``validation``, test from ``test``; hub: official splits.
 
     Sizes are validated against the pools before any sampling; outputs are sorted by id.
     """
-    n = {k: parse_size(sizes[f"{k}_size"], f"{k}_size") for k in SPLITS}
+    sizes = config.section("split", dict(sizes)) if isinstance(sizes, Mapping) else sizes
+    n = {k: None if (size := getattr(sizes, f"{k}_size")) == "all" else size for k in SPLITS}  # None: the whole pool
     # test first: a pair that is also in the test pool never reaches training or model selection
     order = ("test", "validation") if source == "dvc" else ("test", "validation", "train")
     drop_duplicates([pools[name] for name in order])

@@ -6,15 +6,17 @@ Every model (``sources.resolve``) goes through one ``from_pretrained`` call. Nev
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from nli.core import files
+from nli.core import config, files
 from nli.core.errors import UserError
 from nli.model import adapters, cpu, sources
 
@@ -27,8 +29,6 @@ def pick_device(requested: str = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
         raise UserError("params.yaml: model.device = cuda but no CUDA device is visible; use auto or cpu")
-    if requested not in ("cpu", "cuda"):
-        raise UserError(f"params.yaml: model.device = {requested!r}; use auto, cpu or cuda")
     return requested
 
 
@@ -39,31 +39,56 @@ def pick_dtype(requested: str, device: str) -> torch.dtype:
         if device == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.bfloat16 if cpu.has_bf16() else torch.float32
-    if requested not in DTYPES:
-        raise UserError(f"params.yaml: model.compute_dtype = {requested!r}; use auto, bf16, fp16 or fp32")
     if requested == "fp16" and device == "cpu":
         raise UserError("params.yaml: model.compute_dtype = fp16 needs a GPU; use fp32 or bf16 on CPU")
     return DTYPES[requested]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a model computes, resolved once from ``params.yaml: model`` and passed on from there."""
+
+    device: str  # cpu | cuda
+    dtype: torch.dtype  # the compute dtype
+    quantization: config.Quantization | None  # None: the base loads unquantized
+
+    @property
+    def dequantize_once(self) -> bool:
+        """On CPU the 4-bit weights are materialised once as their NF4-rounded values (see :func:`load`)."""
+        return self.quantization is not None and self.device == "cpu"
+
+
+def runtime(model: config.Model) -> Runtime:
+    device = pick_device(model.device)
+    quantization = model.quantization if model.quantization.load_in_4bit else None
+    return Runtime(device=device, dtype=pick_dtype(model.compute_dtype, device), quantization=quantization)
 
 
 @dataclass
 class Loaded:
     model: torch.nn.Module
     tokenizer: object
-    device: str
-    dtype: torch.dtype
+    runtime: Runtime
     info: dict  # strings for the run log: model, source, device, compute_dtype, quantization
 
+    @property
+    def device(self) -> str:
+        return self.runtime.device
 
-def quantization_config(quant: dict, dtype: torch.dtype):
-    if not quant.get("load_in_4bit", False):
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.runtime.dtype
+
+
+def quantization_config(quant: config.Quantization | None, dtype: torch.dtype):
+    if quant is None or not quant.load_in_4bit:
         return None
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
-        bnb_4bit_quant_type=quant.get("quant_type", "nf4"),
-        bnb_4bit_use_double_quant=bool(quant.get("double_quant", True)),
+        bnb_4bit_quant_type=quant.quant_type,
+        bnb_4bit_use_double_quant=quant.double_quant,
         bnb_4bit_compute_dtype=dtype,
     )
 
@@ -84,14 +109,19 @@ def _from_pretrained(source: str | Path, dtype: torch.dtype, quantization, devic
     )
 
 
-def nf4_rounded(source: str, quant: dict, dtype: torch.dtype, build: bool = True) -> Path:
+def nf4_rounded(source: str, quant: config.Quantization, dtype: torch.dtype, build: bool = True) -> Path:
     """A cached checkpoint of ``source``'s NF4-rounded weights in ``dtype``: quantized by bitsandbytes, then
     dequantized, once per base, quantization and bitsandbytes version. Loading it gives the bit-identical model
     (tested) in a fraction of the time: bitsandbytes' CPU quantization took 2 s of every load for SmolLM2."""
     from importlib.metadata import version
 
     weights = sorted(Path(source).glob("*.safetensors")) + [Path(source) / "config.json"]
-    stamp = [str(Path(source).resolve()), json.dumps(quant, sort_keys=True), str(dtype), version("bitsandbytes")]
+    stamp = [
+        str(Path(source).resolve()),
+        json.dumps(dataclasses.asdict(quant), sort_keys=True),
+        str(dtype),
+        version("bitsandbytes"),
+    ]
     stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights if f.is_file()]
     key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:12]
 
@@ -113,8 +143,9 @@ def _from_nf4_rounded(folder: Path, dtype: torch.dtype) -> torch.nn.Module:
     return model
 
 
-def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
-    """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says.
+def load(model: config.Model | Mapping, dequantize_on_cpu: bool = True) -> Loaded:
+    """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says (a mapping is validated
+    into that section first: see ``config.model_section``).
 
     On CPU the NF4 weights are dequantized once (``adapters.dequantize_4bit_layers``): the same NF4-rounded
     numbers the 4-bit layers would compute with, without dequantizing on every forward. For a local model
@@ -122,21 +153,20 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
     """
     from transformers import AutoTokenizer
 
-    name = model_params["name"]
-    device = pick_device(model_params.get("device", "auto"))
-    dtype = pick_dtype(model_params.get("compute_dtype", "auto"), device)
+    if isinstance(model, Mapping):
+        model = config.model_section(**model)
+    run = runtime(model)
+    name, device, dtype, quant = model.name, run.device, run.dtype, run.quantization
     source = sources.resolve(name)
-    quant = model_params.get("quantization", {}) or {}
-    quantized = bool(quant.get("load_in_4bit"))
-    dequantize = quantized and device == "cpu" and dequantize_on_cpu
+    dequantize = run.dequantize_once and dequantize_on_cpu
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         if dequantize and Path(source).is_dir():
-            model = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
+            network = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
         else:
-            model = _from_pretrained(source, dtype, quantization_config(quant, dtype), device)
+            network = _from_pretrained(source, dtype, quantization_config(quant, dtype), device)
             if dequantize:
-                adapters.dequantize_4bit_layers(model, dtype)
+                adapters.dequantize_4bit_layers(network, dtype)
     except OSError as exc:
         raise UserError(
             f"model {name!r} ({source}) could not be loaded: {str(exc).splitlines()[0][:200]}. If it is a hub "
@@ -146,8 +176,8 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # Phi-2 and friends ship no pad token
     tokenizer.padding_side = "left"  # the answer position is then the last one in every row
-    model.config.pad_token_id = tokenizer.pad_token_id
-    cpu.matrix_input_for_head(model.get_output_embeddings())
+    network.config.pad_token_id = tokenizer.pad_token_id
+    cpu.matrix_input_for_head(network.get_output_embeddings())
     shown = source if not source.startswith(str(sources.cache_dir())) else f"cache:{Path(source).name}"
     info = {
         "model": name,
@@ -155,13 +185,13 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
         "device": device,
         "compute_dtype": str(dtype).removeprefix("torch."),
         "quantization": (
-            f"{quant.get('quant_type', 'nf4')}{'+double-quant' if quant.get('double_quant', True) else ''}"
+            f"{quant.quant_type}{'+double-quant' if quant.double_quant else ''}"
             + (", dequantized once on CPU" if dequantize else "")
-            if quantized
+            if quant
             else "none"
         ),
     }
-    return Loaded(model, tokenizer, device, dtype, info)
+    return Loaded(network, tokenizer, run, info)
 
 
 def parameter_counts(model: torch.nn.Module) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from nli.core import config
 from nli.core.config import check_template
 from nli.core.errors import UserError
 from nli.core.labels import LABELS
@@ -59,7 +60,7 @@ def label_token_ids(tokenizer, verbalizers: dict[str, str]) -> list[int]:
     return ids
 
 
-def few_shot_prefix(template: str, verbalizers: dict[str, str], pool: list[dict], k: int, seed: int) -> str:
+def few_shot_prefix(prompt: config.Prompt, pool: list[dict], k: int, seed: int) -> str:
     """k solved examples from ``pool`` (the train set), labels in turn, drawn with ``seed``."""
     if k <= 0:
         return ""
@@ -75,5 +76,8 @@ def few_shot_prefix(template: str, verbalizers: dict[str, str], pool: list[dict]
         shots.append(bucket.pop())
     rng.shuffle(shots)
     return "".join(
-        format_prompt(template, r["premise"], r["hypothesis"]) + verbalizers[LABELS[r["label"]]] + "\n\n" for r in shots
+        format_prompt(prompt.template, r["premise"], r["hypothesis"])
+        + getattr(prompt.verbalizers, LABELS[r["label"]])
+        + "\n\n"
+        for r in shots
     )

@@ -14,6 +14,8 @@ in one row, positions restarting at 0) needs no padding at all.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from nli.core import config
 from nli.model import adapters, loading, prompts
 
 
@@ -185,14 +188,19 @@ class Classifier:
 
 
 def load_classifier(
-    params: dict, batch_size: int, adapter: str | None = None, prefix: str = "", params_path: str = "params.yaml"
+    model: config.Model,
+    prompt: config.Prompt,
+    *,
+    batch_size: int,
+    adapter: str | None = None,
+    prefix: str = "",
+    params_path: str | os.PathLike = "params.yaml",
 ) -> Classifier:
-    """Load the model of ``params.model`` with the prompt of ``params.prompt`` and, if given, a PEFT adapter."""
-    template = prompts.check_template(params["prompt"]["template"])
+    """Load ``model`` with ``prompt`` and, if given, a PEFT adapter."""
     if adapter:
         adapters.check_adapter_folder(adapter)  # fail before the model loads
-    loaded = loading.load(params["model"])
-    prompts.check_max_length(loaded.tokenizer, template, params["prompt"]["max_length"], params_path)
-    label_ids = prompts.label_token_ids(loaded.tokenizer, params["prompt"]["verbalizers"])
-    model = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
-    return Classifier(loaded, model, label_ids, template, params["prompt"]["max_length"], batch_size, prefix)
+    loaded = loading.load(model)
+    prompts.check_max_length(loaded.tokenizer, prompt.template, prompt.max_length, str(params_path))
+    label_ids = prompts.label_token_ids(loaded.tokenizer, dataclasses.asdict(prompt.verbalizers))
+    network = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
+    return Classifier(loaded, network, label_ids, prompt.template, prompt.max_length, batch_size, prefix)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nli.core import config
 from nli.core.artifacts import base_model_id
 from nli.core.labels import LABELS
 
@@ -25,19 +26,19 @@ def _fmt(value: Any, pct: bool = False, signed: bool = False, decimals: int | No
     return f"{value:.{decimals}f}" if decimals is not None else f"{value:.3g}"
 
 
-def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: bool = False) -> str:
+def render(params: config.Params, data: dict, finetuned: dict, compare: dict, *, merged: bool = False) -> str:
     """The model card (README.md) from params.yaml and the data, fine-tuned and compare metrics."""
-    model, prompt, lora, train = params["model"], params["prompt"], params["lora"], params["train"]
-    base = base_model_id(model["name"])
-    quant = model.get("quantization") or {}
+    model, prompt, lora, train = params.model, params.prompt, params.lora, params.train
+    base = base_model_id(model.name)
+    quant = model.quantization
     on_hub = "/" in base and not base.startswith((".", "/"))
     sizes = {split: _split_size(data.get(split)) for split in ("train", "val", "test")}
     origin = (
         "train and validation pairs from SNLI's train and validation splits, test pairs from its test split"
-        if (params.get("data") or {}).get("source") == "hub"
+        if params.data is not None and params.data.source == "hub"
         else "train and validation pairs from SNLI's validation split, test pairs from its test split"
     )
-    layers = f" in the top {lora['top_layers']} layers" if lora.get("top_layers") else ""
+    layers = f" in the top {lora.top_layers} layers" if lora.top_layers else ""
     what = "merged model (base + adapter folded in)" if merged else "LoRA adapter"
     front = {
         "base_model": base,
@@ -56,34 +57,34 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
         "",
         "## Base model",
         "",
-        f"- `{model['name']}`" + (f" = `{base}` on the Hugging Face hub" if base != model["name"] else ""),
-        f"- trained on the base quantized {quant.get('quant_type', 'nf4').upper()}"
-        f"{' with double quantization' if quant.get('double_quant') else ''} (QLoRA)"
-        if quant.get("load_in_4bit")
+        f"- `{model.name}`" + (f" = `{base}` on the Hugging Face hub" if base != model.name else ""),
+        f"- trained on the base quantized {quant.quant_type.upper()}"
+        f"{' with double quantization' if quant.double_quant else ''} (QLoRA)"
+        if quant.load_in_4bit
         else "- trained on the unquantized base (LoRA)",
         "",
         "## Prompt and verbalizers",
         "",
         "```text",
-        prompt["template"].rstrip("\n"),
+        prompt.template.rstrip("\n"),
         "```",
         "",
         "| label | verbalizer |",
         "|---|---|",
-        *(f"| {label} | `{json.dumps(prompt['verbalizers'][label])}` |" for label in LABELS),
+        *(f"| {label} | `{json.dumps(getattr(prompt.verbalizers, label))}` |" for label in LABELS),
         "",
         "## Data",
         "",
         f"SNLI (`stanfordnlp/snli`): {sizes['train']} training, {sizes['val']} validation (picks the kept "
-        f"checkpoint) and {sizes['test']} test pairs, drawn with seed {params.get('seed')}; {origin}.",
+        f"checkpoint) and {sizes['test']} test pairs, drawn with seed {params.seed}; {origin}.",
         "",
         "## Training",
         "",
-        f"LoRA r = {lora['r']}, alpha = {lora['alpha']}, dropout = {lora['dropout']}, target modules "
-        f"`{lora['target_modules']}`{layers}; "
-        f"learning rate {train['lr']} ({train['lr_scheduler']}, warmup {train['warmup_ratio']}), batch size "
-        f"{train['batch_size']} x {train['grad_accum']}, "
-        + (f"{train['max_steps']} steps." if train.get("max_steps", -1) > 0 else f"{train['epochs']} epoch(s)."),
+        f"LoRA r = {lora.r}, alpha = {lora.alpha}, dropout = {lora.dropout}, target modules "
+        f"`{lora.target_modules}`{layers}; "
+        f"learning rate {train.lr} ({train.lr_scheduler}, warmup {train.warmup_ratio}), batch size "
+        f"{train.batch_size} x {train.grad_accum}, "
+        + (f"{train.max_steps} steps." if train.max_steps > 0 else f"{train.epochs} epoch(s)."),
         "",
         "## Test metrics",
         "",
@@ -142,7 +143,7 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
 
 def write(
     out_dir: str | os.PathLike,
-    params: dict,
+    params: config.Params,
     *,
     data: str | os.PathLike = "metrics/data.json",
     finetuned: str | os.PathLike = "metrics/finetuned.json",

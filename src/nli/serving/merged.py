@@ -10,22 +10,23 @@ Only the newest merge of a base is kept (each is the size of the base).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from importlib.metadata import version
 from pathlib import Path
 
+from nli.core import config
 from nli.model import adapters, loading, sources
 
 
-def merged_model_params(model_params: dict, adapter: str) -> dict | None:
+def merged_model_params(model: config.Model, adapter: str) -> config.Model | None:
     """``params.yaml: model`` for the cached merge of ``adapter`` into this base, built on first use; None where
     the base is not loaded as NF4-rounded weights on CPU (there the adapter stays apart)."""
-    source, quant = sources.resolve(model_params["name"]), model_params.get("quantization") or {}
-    device = loading.pick_device(model_params.get("device", "auto"))
-    if device != "cpu" or not quant.get("load_in_4bit") or not Path(source).is_dir():
+    source, run = sources.resolve(model.name), loading.runtime(model)
+    if not run.dequantize_once or not Path(source).is_dir():
         return None
-    rounded = loading.nf4_rounded(source, quant, loading.pick_dtype(model_params.get("compute_dtype", "auto"), device))
+    rounded = loading.nf4_rounded(source, run.quantization, run.dtype)
     folder = adapters.check_adapter_folder(adapter)
     key = hashlib.sha256(f"{rounded.name}:peft {version('peft')}".encode())
     for name in adapters.ADAPTER_FILES:
@@ -33,7 +34,7 @@ def merged_model_params(model_params: dict, adapter: str) -> dict | None:
     target = sources.cache_dir() / f"{rounded.name}-merged-{key.hexdigest()[:12]}"
 
     def merge(tmp: Path) -> None:
-        loaded = loading.load(model_params)
+        loaded = loading.load(model)
         adapters.load_adapter(loaded.model, folder).merge_and_unload().save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)
 
@@ -42,4 +43,4 @@ def merged_model_params(model_params: dict, adapter: str) -> dict | None:
         for old in target.parent.glob(f"{rounded.name}-merged-*"):
             if old != target:
                 shutil.rmtree(old, ignore_errors=True)
-    return {**model_params, "name": str(target), "quantization": {"load_in_4bit": False}}
+    return dataclasses.replace(model, name=str(target), quantization=config.Quantization(load_in_4bit=False))

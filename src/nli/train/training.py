@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -20,8 +21,10 @@ import torch.nn.functional as F
 from transformers import Trainer, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
+from nli.core import config
 from nli.core.errors import UserError
 from nli.model import scoring
+from nli.model.loading import Runtime
 
 
 class EpochSeededLengthSampler(LengthGroupedSampler):
@@ -173,7 +176,7 @@ def linear_module_names(model) -> list[str]:
     )
 
 
-def lora_config(p: dict, model=None):
+def lora_config(p: config.Lora | Mapping, model=None):
     """LoRA from ``params.yaml: lora``; ``top_layers: N`` adapts only the last N transformer layers.
 
     Gradients then stop at the lowest adapted layer, so the backward pass skips the layers below
@@ -181,7 +184,8 @@ def lora_config(p: dict, model=None):
     """
     from peft import LoraConfig
 
-    top, targets, layers = p.get("top_layers", 0), p["target_modules"], None
+    p = config.section("lora", dict(p)) if isinstance(p, Mapping) else p
+    top, targets, layers = p.top_layers, p.target_modules, None
     if top:
         n = model.config.num_hidden_layers
         if top > n:
@@ -190,9 +194,9 @@ def lora_config(p: dict, model=None):
         if targets == "all-linear":  # PEFT takes a layer subset only with explicit module names
             targets = linear_module_names(model)
     return LoraConfig(
-        r=p["r"],
-        lora_alpha=p["alpha"],
-        lora_dropout=p["dropout"],
+        r=p.r,
+        lora_alpha=p.alpha,
+        lora_dropout=p.dropout,
         bias="none",
         target_modules=targets,
         layers_to_transform=layers,
@@ -201,30 +205,32 @@ def lora_config(p: dict, model=None):
 
 
 def training_arguments(
-    p: dict, output_dir: str, seed: int, device: str, dtype: torch.dtype, total_steps: int, validate: bool = True
+    p: config.Train | Mapping, *, output_dir: str, seed: int, runtime: Runtime, total_steps: int, validate: bool = True
 ) -> TrainingArguments:
     """Map ``params.yaml: train`` onto TrainingArguments (evaluate and checkpoint every eval_steps).
 
     ``validate=False`` (benchmarks) trains without evaluation or checkpoints.
     """
-    every = min(p["eval_steps"], max(total_steps, 1))
+    p = config.section("train", dict(p)) if isinstance(p, Mapping) else p
+    every = min(p.eval_steps, max(total_steps, 1))
+    device, dtype = runtime.device, runtime.dtype
     per = "steps" if validate else "no"
     return TrainingArguments(
         output_dir=output_dir,
         seed=seed,
         data_seed=seed,
-        learning_rate=p["lr"],
-        num_train_epochs=p["epochs"],
-        max_steps=p["max_steps"],
-        per_device_train_batch_size=p["batch_size"],
-        per_device_eval_batch_size=p["batch_size"] * 2,
-        gradient_accumulation_steps=p["grad_accum"],
-        warmup_steps=p["warmup_ratio"],
-        lr_scheduler_type=p["lr_scheduler"],
-        weight_decay=p["weight_decay"],
-        optim=p["optim"],
-        activation_checkpointing=p["gradient_checkpointing"],
-        activation_checkpointing_kwargs={"use_reentrant": False} if p["gradient_checkpointing"] else None,
+        learning_rate=p.lr,
+        num_train_epochs=p.epochs,
+        max_steps=p.max_steps,
+        per_device_train_batch_size=p.batch_size,
+        per_device_eval_batch_size=p.batch_size * 2,
+        gradient_accumulation_steps=p.grad_accum,
+        warmup_steps=p.warmup_ratio,
+        lr_scheduler_type=p.lr_scheduler,
+        weight_decay=p.weight_decay,
+        optim=p.optim,
+        activation_checkpointing=p.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if p.gradient_checkpointing else None,
         bf16=dtype == torch.bfloat16,  # autocast; on CPU too where it has bf16 units (loading.pick_dtype)
         fp16=device == "cuda" and dtype == torch.float16,
         use_cpu=device == "cpu",
@@ -247,9 +253,10 @@ def training_arguments(
     )
 
 
-def fingerprint(params: dict, sections: list[str], paths: list[str]) -> str:
+def fingerprint(params: config.Params, sections: list[str], paths: list[str]) -> str:
     """Identify a training run by everything that shapes it, so a resume never mixes two runs."""
-    h = hashlib.sha256(json.dumps([params[s] for s in sections] + [params["seed"]], sort_keys=True).encode())
+    shaping = [*params.sections(sections).values(), params.seed]
+    h = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
     for p in paths:
         h.update(Path(p).read_bytes())
     return h.hexdigest()[:16]
@@ -261,7 +268,7 @@ def last_checkpoint(run_dir: Path) -> str | None:
     return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
 
 
-def add_lora(model, p_lora: dict, seed: int, model_name: str):
+def add_lora(model, p_lora: config.Lora, *, seed: int, model_name: str):
     """Wrap the frozen base with fresh LoRA adapters, initialised from ``seed``."""
     from peft import get_peft_model
     from transformers import set_seed
@@ -279,21 +286,21 @@ def add_lora(model, p_lora: dict, seed: int, model_name: str):
 def build_trainer(
     model,
     tokenizer,
-    p_train: dict,
+    *,
+    p_train: config.Train,
     seed: int,
-    device: str,
-    dtype: torch.dtype,
+    runtime: Runtime,
     run_dir: Path,
     train_ex: list[dict],
     val_ex: list[dict],
     label_ids: list[int],
     callbacks=(),
 ) -> LabelTokenTrainer:
-    batch = p_train["batch_size"] * p_train["grad_accum"]
-    steps = p_train["max_steps"] if p_train["max_steps"] > 0 else math.ceil(len(train_ex) / batch) * p_train["epochs"]
+    batch = p_train.batch_size * p_train.grad_accum
+    steps = p_train.max_steps if p_train.max_steps > 0 else math.ceil(len(train_ex) / batch) * p_train.epochs
     return LabelTokenTrainer(
         model=model,
-        args=training_arguments(p_train, str(run_dir), seed, device, dtype, int(steps)),
+        args=training_arguments(p_train, output_dir=str(run_dir), seed=seed, runtime=runtime, total_steps=int(steps)),
         train_dataset=train_ex,
         eval_dataset=val_ex,
         data_collator=make_collator(tokenizer.pad_token_id),
