@@ -91,7 +91,8 @@ def nf4_rounded(source: str, quant: dict, dtype: torch.dtype, build: bool = True
     from importlib.metadata import version
 
     weights = sorted(Path(source).glob("*.safetensors")) + [Path(source) / "config.json"]
-    stamp = [str(Path(source).resolve()), json.dumps(quant, sort_keys=True), str(dtype), version("bitsandbytes")]
+    rounding = {k: v for k, v in quant.items() if k != "materialize"}  # materialize: GPU only, same numbers
+    stamp = [str(Path(source).resolve()), json.dumps(rounding, sort_keys=True), str(dtype), version("bitsandbytes")]
     stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights if f.is_file()]
     key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:12]
 
@@ -129,13 +130,15 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
     quant = model_params.get("quantization", {}) or {}
     quantized = bool(quant.get("load_in_4bit"))
     dequantize = quantized and device == "cpu" and dequantize_on_cpu
+    # on a GPU only when asked: the 4-bit layers are what keep Phi-2's low-memory configuration small
+    materialize = quantized and device == "cuda" and bool(quant.get("materialize"))
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         if dequantize and Path(source).is_dir():
             model = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
         else:
             model = _from_pretrained(source, dtype, quantization_config(quant, dtype), device)
-            if dequantize:
+            if dequantize or materialize:
                 adapters.dequantize_4bit_layers(model, dtype)
     except OSError as exc:
         raise UserError(
@@ -157,6 +160,7 @@ def load(model_params: dict, dequantize_on_cpu: bool = True) -> Loaded:
         "quantization": (
             f"{quant.get('quant_type', 'nf4')}{'+double-quant' if quant.get('double_quant', True) else ''}"
             + (", dequantized once on CPU" if dequantize else "")
+            + (", dequantized once on the GPU" if materialize else "")
             if quantized
             else "none"
         ),
