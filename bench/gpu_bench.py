@@ -23,9 +23,7 @@ import time
 import torch
 from transformers import TrainerCallback
 
-from nli.core import files
-from nli.model import loading, scoring, sources
-from nli.train import training
+from nli import checkpoints, io, modeling, scoring, training
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
@@ -174,12 +172,12 @@ class Row:
         quant = {**NF4, "materialize": materialize}
         if MODEL["device"] == "cpu":  # dry run: no fp16 on CPU
             self.dtype = dtype = "bf16"
-        self.loaded = loading.load(
+        self.loaded = modeling.load(
             {"name": MODEL["name"], "device": MODEL["device"], "compute_dtype": dtype, "quantization": quant}
         )
         self.model = get_peft_model(self.loaded.model, training.lora_config(lora, self.loaded.model))
         self.own_bytes = torch.cuda.memory_allocated() - before  # weights + adapter, resident between rounds
-        self.counts = loading.parameter_counts(self.model)
+        self.counts = modeling.parameter_counts(self.model)
         self.train_runs, self.eval_runs, self.peaks, self.losses, self.grad_norms = [], [], [], [], []
 
     def train(self, steps: int, warmup: int) -> float:
@@ -202,7 +200,7 @@ class Row:
         others = torch.cuda.memory_allocated() - self.own_bytes  # the other rows' resident models
         with tempfile.TemporaryDirectory() as tmp:
             args = training.training_arguments(
-                p, tmp, 0, MODEL["device"], loading.DTYPES[self.dtype], steps + warmup, validate=False
+                p, tmp, 0, MODEL["device"], modeling.DTYPES[self.dtype], steps + warmup, validate=False
             )
             args.disable_tqdm = True
             trainer = training.LabelTokenTrainer(
@@ -312,6 +310,20 @@ def main() -> None:
     if keys[0] != "report":
         sys.exit("error: --configs must start with report (every ratio is against it)")
     sources.build_tiny(MODEL["name"])  # build the random checkpoint once, outside the timings
+    # Peak memory, one row at a time with nothing else on the GPU. In the interleaved rounds below every row's model
+    # stays resident, and a row's peak can only be estimated net of the others' (gc during a load skews that estimate:
+    # in the first H200 run it put one row below the size of its own weights).
+    alone = {}
+    for k in keys:
+        gc.collect()
+        torch.cuda.empty_cache()
+        row = Row(k, *CONFIGS[k])
+        row.train(1, args.warmup_steps)
+        alone[k] = row.peaks[-1]
+        print(f"memory pass: {k}: peak {alone[k]:.2f} GB allocated, alone on the GPU", flush=True)
+        del row
+    gc.collect()
+    torch.cuda.empty_cache()
     rows = [Row(k, *CONFIGS[k]) for k in keys]
     for row in rows:  # warm-up round, not recorded: kernels, autotuning, allocator growth
         row.train(1, args.warmup_steps)
@@ -327,6 +339,10 @@ def main() -> None:
             )
     report_runs = rows[0].train_runs
     out_rows = [row.summary(report_runs) for row in rows]
+    for r in out_rows:
+        r["peak_allocated_gb_interleaved_net_runs"] = r.pop("peak_allocated_gb_runs")
+        del r["peak_allocated_gb"]
+        r["peak_allocated_gb"] = round(alone[r["key"]], 2)  # the row alone on the GPU
     import bitsandbytes
     import transformers
 
@@ -338,7 +354,8 @@ def main() -> None:
         "model": "phi-2-shapes (microsoft/phi-2 architecture, random weights, NF4 + double quant)",
         "sequence_tokens": "45-95",
         "method": (
-            f"one process; every row loaded once, then a warm-up round and {args.rounds} timed rounds, rows "
+            f"one process; a memory pass (each row alone: load, {args.warmup_steps + 1} steps, peak allocated, freed), "
+            f"then every row loaded once, a warm-up round and {args.rounds} timed rounds, rows "
             f"interleaved; each round: {args.warmup_steps} untimed + {args.steps} timed optimizer steps, then "
             f"{args.eval_examples} scored examples; ratios per round against that round's report row, median shown"
         ),
@@ -346,7 +363,7 @@ def main() -> None:
         "rows": out_rows,
     }
     card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
-    files.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
+    io.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
     print(f"GPU: {result['gpu']}")
     print("| config | train ex/s (runs) | x report (runs) | eval ex/s (runs) | peak alloc GB | finite | checks |")
     for r in out_rows:
