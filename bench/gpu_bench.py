@@ -23,7 +23,9 @@ import time
 import torch
 from transformers import TrainerCallback
 
-from nli import checkpoints, io, modeling, scoring, training
+from nli.core import files
+from nli.model import loading, scoring, sources
+from nli.train import training
 
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
 QKV64 = {"r": 64, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "k_proj", "v_proj"], "top_layers": 0}
@@ -172,12 +174,12 @@ class Row:
         quant = {**NF4, "materialize": materialize}
         if MODEL["device"] == "cpu":  # dry run: no fp16 on CPU
             self.dtype = dtype = "bf16"
-        self.loaded = modeling.load(
+        self.loaded = loading.load(
             {"name": MODEL["name"], "device": MODEL["device"], "compute_dtype": dtype, "quantization": quant}
         )
         self.model = get_peft_model(self.loaded.model, training.lora_config(lora, self.loaded.model))
         self.own_bytes = torch.cuda.memory_allocated() - before  # weights + adapter, resident between rounds
-        self.counts = modeling.parameter_counts(self.model)
+        self.counts = loading.parameter_counts(self.model)
         self.train_runs, self.eval_runs, self.peaks, self.losses, self.grad_norms = [], [], [], [], []
 
     def train(self, steps: int, warmup: int) -> float:
@@ -200,7 +202,7 @@ class Row:
         others = torch.cuda.memory_allocated() - self.own_bytes  # the other rows' resident models
         with tempfile.TemporaryDirectory() as tmp:
             args = training.training_arguments(
-                p, tmp, 0, MODEL["device"], modeling.DTYPES[self.dtype], steps + warmup, validate=False
+                p, tmp, 0, MODEL["device"], loading.DTYPES[self.dtype], steps + warmup, validate=False
             )
             args.disable_tqdm = True
             trainer = training.LabelTokenTrainer(
@@ -363,7 +365,7 @@ def main() -> None:
         "rows": out_rows,
     }
     card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
-    io.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
+    files.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
     print(f"GPU: {result['gpu']}")
     print("| config | train ex/s (runs) | x report (runs) | eval ex/s (runs) | peak alloc GB | finite | checks |")
     for r in out_rows:

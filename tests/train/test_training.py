@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from nli.core import config
-from nli.train import launch
 from nli.core.errors import UserError
+from nli.train import launch
 
 
 @pytest.fixture
