@@ -14,6 +14,8 @@ records each row's final loss and largest grad norm (NaN shows there).
 
 import argparse
 import gc
+import math
+import statistics
 import sys
 import tempfile
 import time
@@ -79,6 +81,41 @@ CONFIGS = {
         "adamw_bnb_8bit",
         False,
     ),
+    "low-mem-fast": (
+        "ours low-mem: bf16, 8x2, ckpt, r16 all-linear, LoRA dropout 0, 8-bit AdamW",
+        "bf16",
+        8,
+        2,
+        True,
+        dict(ALL16, dropout=0.0),
+        64,
+        "adamw_bnb_8bit",
+        False,
+    ),
+    "fast": (
+        "ours: bf16, 256, ckpt, r16 all-linear, LoRA dropout 0, NF4 weights materialised",
+        "bf16",
+        256,
+        1,
+        True,
+        dict(ALL16, dropout=0.0),
+        512,
+        "adamw_torch",
+        False,
+        True,
+    ),
+    "fast-128": (
+        "ours: bf16, 128, ckpt, r16 all-linear, LoRA dropout 0, NF4 weights materialised",
+        "bf16",
+        128,
+        1,
+        True,
+        dict(ALL16, dropout=0.0),
+        512,
+        "adamw_torch",
+        False,
+        True,
+    ),
 }
 REPORT = {
     "train_minutes": 23.92,
@@ -88,12 +125,15 @@ REPORT = {
     "total_params_raw_numel": 1_552_849_920,
 }
 LABEL_IDS = [10, 20, 30]
+MODEL = {"name": "phi-2-shapes", "device": "cuda", "vocab": 51200}
 
 
 def snli_like(n: int, seed: int) -> list[list[int]]:
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(45, 96, (n,), generator=g)
-    return [torch.randint(100, 51200, (int(k),), generator=g).tolist() for k in lengths]
+    return [
+        torch.randint(min(100, MODEL["vocab"] // 2), MODEL["vocab"], (int(k),), generator=g).tolist() for k in lengths
+    ]
 
 
 class StepTimer(TrainerCallback):
@@ -101,6 +141,8 @@ class StepTimer(TrainerCallback):
 
     def __init__(self, warmup: int = 3):
         self.warmup, self.start, self.steps = warmup, None, 0
+        if warmup == 0:
+            raise ValueError("at least one untimed step: the timer starts at the end of step `warmup`")
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == self.warmup:
@@ -114,105 +156,131 @@ class StepTimer(TrainerCallback):
         return time.perf_counter() - self.start
 
 
-def run(
-    name,
-    dtype,
-    batch,
-    accum,
-    ckpt,
-    lora,
-    eval_batch,
-    optim,
-    packed,
-    steps,
-    n_eval,
-    model_name="phi-2-shapes",
-    device="cuda",
-) -> dict:
-    from peft import get_peft_model
+class Row:
+    """One configuration, loaded once and kept: its model is trained and scored again in every round."""
 
-    loaded = loading.load({"name": model_name, "device": device, "compute_dtype": dtype, "quantization": NF4})
-    model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
-    counts = loading.parameter_counts(model)
-    seqs = snli_like(batch * accum * (steps + 3), seed=0)
-    examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
-    p = {
-        "lr": 1e-4,
-        "epochs": 1,
-        "max_steps": steps + 3,
-        "batch_size": batch,
-        "grad_accum": accum,
-        "warmup_ratio": 0.0,
-        "lr_scheduler": "constant",
-        "weight_decay": 0.0,
-        "optim": optim,
-        "gradient_checkpointing": ckpt,
-        "eval_steps": steps + 3,
-    }
-    timer = StepTimer()
-    with tempfile.TemporaryDirectory() as tmp:
-        runtime = loading.runtime(config.model_section(name="phi-2-shapes", device=device, compute_dtype=dtype))
-        args = training.training_arguments(
-            p, output_dir=tmp, seed=0, runtime=runtime, total_steps=steps + 3, validate=False
-        )
-        args.disable_tqdm = True
-        trainer = training.LabelTokenTrainer(
-            model=model,
-            args=args,
-            train_dataset=examples,
-            data_collator=training.make_collator(0, packed=packed),
-            label_token_ids=LABEL_IDS,
-            callbacks=[timer],
-        )
-        torch.cuda.reset_peak_memory_stats()
-        trainer.train()
-    seconds = timer.seconds()
-    train_examples = timer.steps * batch * accum
-    tokens = sum(len(s) for s in seqs[3 * batch * accum :]) / len(seqs[3 * batch * accum :]) * train_examples
-    train_mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30)
+    def __init__(self, key, name, dtype, batch, accum, ckpt, lora, eval_batch, optim, packed, materialize=False):
+        from peft import get_peft_model
 
-    eval_seqs = snli_like(n_eval, seed=1)
-    scoring.score(model, loaded.tokenizer, eval_seqs[:eval_batch], LABEL_IDS, eval_batch, desc="warmup")
-    _, speed = scoring.score(model, loaded.tokenizer, eval_seqs, LABEL_IDS, eval_batch, desc="eval")
-    row = {
-        "config": name,
-        "compute_dtype": dtype,
-        "batch": batch,
-        "grad_accum": accum,
-        "gradient_checkpointing": ckpt,
-        "optim": optim,
-        "padding_free": packed,
-        "final_train_loss": round(float(trainer.state.log_history[-1].get("train_loss", float("nan"))), 4),
-        "max_grad_norm_seen": max((float(h.get("grad_norm", 0)) for h in trainer.state.log_history), default=0.0),
-        "train_examples_per_second": round(train_examples / seconds, 2),
-        "train_tokens_per_second": round(tokens / seconds, 0),
-        "eval_examples_per_second": speed["examples_per_second"],
-        "eval_batch": eval_batch,
-        "peak_allocated_gb": round(train_mem[0], 2),
-        "peak_reserved_gb": round(train_mem[1], 2),
-        **{k: counts[k] for k in ("trainable_params", "total_params", "total_params_raw_numel")},
-        "correctness": equivalence(model, loaded.tokenizer),
-    }
-    del trainer, model, loaded
-    gc.collect()
-    torch.cuda.empty_cache()
-    return row
+        self.key, self.name, self.dtype, self.batch, self.accum = key, name, dtype, batch, accum
+        self.ckpt, self.eval_batch, self.optim, self.packed, self.materialize = (
+            ckpt,
+            eval_batch,
+            optim,
+            packed,
+            materialize,
+        )
+        before = torch.cuda.memory_allocated()
+        quant = {**NF4, "materialize": materialize}
+        if MODEL["device"] == "cpu":  # dry run: no fp16 on CPU
+            self.dtype = dtype = "bf16"
+        self.loaded = loading.load(
+            {"name": MODEL["name"], "device": MODEL["device"], "compute_dtype": dtype, "quantization": quant}
+        )
+        self.model = get_peft_model(self.loaded.model, training.lora_config(lora, self.loaded.model))
+        self.own_bytes = torch.cuda.memory_allocated() - before  # weights + adapter, resident between rounds
+        self.counts = loading.parameter_counts(self.model)
+        self.train_runs, self.eval_runs, self.peaks, self.losses, self.grad_norms = [], [], [], [], []
+
+    def train(self, steps: int, warmup: int) -> float:
+        seqs = snli_like(self.batch * self.accum * (steps + warmup), seed=len(self.train_runs))
+        examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
+        p = {
+            "lr": 1e-4,
+            "epochs": 1,
+            "max_steps": steps + warmup,
+            "batch_size": self.batch,
+            "grad_accum": self.accum,
+            "warmup_ratio": 0.0,
+            "lr_scheduler": "constant",
+            "weight_decay": 0.0,
+            "optim": self.optim,
+            "gradient_checkpointing": self.ckpt,
+            "eval_steps": steps + warmup,
+        }
+        timer = StepTimer(warmup)
+        others = torch.cuda.memory_allocated() - self.own_bytes  # the other rows' resident models
+        with tempfile.TemporaryDirectory() as tmp:
+            run = loading.runtime(
+                config.model_section(name=MODEL["name"], device=MODEL["device"], compute_dtype=self.dtype)
+            )
+            args = training.training_arguments(
+                p, output_dir=tmp, seed=0, runtime=run, total_steps=steps + warmup, validate=False
+            )
+            args.disable_tqdm = True
+            trainer = training.LabelTokenTrainer(
+                model=self.model,
+                args=args,
+                train_dataset=examples,
+                data_collator=training.make_collator(0, packed=self.packed),
+                label_token_ids=LABEL_IDS,
+                callbacks=[timer],
+            )
+            torch.cuda.reset_peak_memory_stats()
+            trainer.train()
+        seconds = timer.seconds()
+        self.peaks.append((torch.cuda.max_memory_allocated() - others) / 2**30)
+        self.losses.append(float(trainer.state.log_history[-1].get("train_loss", float("nan"))))
+        self.grad_norms += [float(h["grad_norm"]) for h in trainer.state.log_history if "grad_norm" in h]
+        rate = timer.steps * self.batch * self.accum / seconds
+        self.train_runs.append(rate)
+        del trainer
+        gc.collect()
+        return rate
+
+    def score(self, n_eval: int) -> float:
+        eval_seqs = snli_like(n_eval, seed=1)
+        _, speed = scoring.score(
+            self.model, self.loaded.tokenizer, eval_seqs, LABEL_IDS, self.eval_batch, progress=False
+        )
+        self.eval_runs.append(speed["examples_per_second"])
+        return speed["examples_per_second"]
+
+    def summary(self, report_runs: list[float]) -> dict:
+        ratios = [a / b for a, b in zip(self.train_runs, report_runs)]  # each round against that round's report row
+        finite = all(math.isfinite(x) for x in self.losses + self.grad_norms)
+        return {
+            "config": self.name,
+            "key": self.key,
+            "compute_dtype": self.dtype,
+            "batch": self.batch,
+            "grad_accum": self.accum,
+            "gradient_checkpointing": self.ckpt,
+            "optim": self.optim,
+            "padding_free": self.packed,
+            "nf4_materialized": self.materialize,
+            "train_examples_per_second_runs": [round(x, 2) for x in self.train_runs],
+            "train_examples_per_second": round(statistics.median(self.train_runs), 2),
+            "train_speedup_vs_report_config_runs": [round(x, 2) for x in ratios],
+            "train_speedup_vs_report_config": round(statistics.median(ratios), 2),
+            "eval_examples_per_second_runs": self.eval_runs,
+            "eval_examples_per_second": round(statistics.median(self.eval_runs), 1),
+            "eval_batch": self.eval_batch,
+            "peak_allocated_gb_runs": [round(x, 2) for x in self.peaks],
+            "peak_allocated_gb": round(max(self.peaks), 2),
+            "final_train_loss_runs": [round(x, 4) for x in self.losses],
+            "max_grad_norm_seen": round(max(self.grad_norms, default=0.0), 4),
+            "all_finite": finite,
+            **{k: self.counts[k] for k in ("trainable_params", "total_params", "total_params_raw_numel")},
+            "correctness": equivalence(self.model, self.loaded.tokenizer),
+        }
 
 
 @torch.inference_mode()
 def equivalence(model, tokenizer) -> dict:
     """Max |difference| of label log-probs: padded batch vs one by one; last-position vs full logits."""
     seqs = snli_like(8, seed=2)
-    batched, _ = scoring.score(model, tokenizer, seqs, LABEL_IDS, 8, desc="check")
+    batched, _ = scoring.score(model, tokenizer, seqs, LABEL_IDS, 8, progress=False)
     single = torch.stack(
-        [torch.as_tensor(scoring.score(model, tokenizer, [s], LABEL_IDS, 1, desc="check")[0][0]) for s in seqs]
+        [torch.as_tensor(scoring.score(model, tokenizer, [s], LABEL_IDS, 1, progress=False)[0][0]) for s in seqs]
     )
-    batch = {k: v.cuda() for k, v in scoring.collate(seqs, 0).items()}
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in scoring.collate(seqs, 0).items()}
     with scoring.adapter_in_compute_dtype(model):
         full = model(**{**batch, "attention_mask": scoring._no_empty_rows(batch["attention_mask"])}, use_cache=False)
         full = full.logits[:, -1].float()
         last = scoring.answer_logits(model, batch)
-        packed = scoring.answer_logits(model, {k: v.cuda() for k, v in scoring.collate_packed(seqs).items()})
+        packed = scoring.answer_logits(model, {k: v.to(device) for k, v in scoring.collate_packed(seqs).items()})
     lp = torch.log_softmax(last, -1)
     return {
         "padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
@@ -227,20 +295,59 @@ def equivalence(model, tokenizer) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None, help="default: bench/results/gpu_bench_<card>.json")
-    ap.add_argument("--steps", type=int, default=15, help="timed optimizer steps per configuration")
-    ap.add_argument("--eval-examples", type=int, default=2048)
-    ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, from {list(CONFIGS)}")
+    ap.add_argument("--steps", type=int, default=6, help="timed optimizer steps per row and round")
+    ap.add_argument("--warmup-steps", type=int, default=2, help="untimed steps at the start of every row's run")
+    ap.add_argument("--rounds", type=int, default=3, help="timed rounds; every row runs once per round, interleaved")
+    ap.add_argument("--eval-examples", type=int, default=1024)
+    ap.add_argument("--configs", default="report,fast,low-mem-8bit,low-mem-fast")
+    ap.add_argument("--dry-run-cpu", action="store_true", help="tiny-phi on CPU: checks the script, times nothing")
     args = ap.parse_args()
-    if not torch.cuda.is_available():
+    if args.dry_run_cpu:
+        MODEL.update(name="tiny-phi", device="cpu", vocab=40)
+        for fn in ("synchronize", "reset_peak_memory_stats"):
+            setattr(torch.cuda, fn, lambda *a, **k: None)
+        for fn in ("memory_allocated", "max_memory_allocated"):
+            setattr(torch.cuda, fn, lambda *a, **k: 0)
+        torch.cuda.get_device_name = lambda *a, **k: "CPU dry run"
+    elif not torch.cuda.is_available():
         sys.exit("error: this benchmark needs a CUDA GPU")
-    sources.build_tiny("phi-2-shapes")  # build the random checkpoint once, outside the timings
-    rows = []
-    for key in args.configs.split(","):
-        rows.append(run(*CONFIGS[key], steps=args.steps, n_eval=args.eval_examples))
-        print(rows[-1], flush=True)
-    base = next((r for r in rows if r["config"].startswith("report")), rows[0])["train_examples_per_second"]
-    for r in rows:
-        r["train_speedup_vs_report_config"] = round(r["train_examples_per_second"] / base, 2)
+    keys = args.configs.split(",")
+    if keys[0] != "report":
+        sys.exit("error: --configs must start with report (every ratio is against it)")
+    sources.build_tiny(MODEL["name"])  # build the random checkpoint once, outside the timings
+    # Peak memory, one row at a time with nothing else on the GPU. In the interleaved rounds below every row's model
+    # stays resident, and a row's peak can only be estimated net of the others' (gc during a load skews that estimate:
+    # in the first H200 run it put one row below the size of its own weights).
+    alone = {}
+    for k in keys:
+        gc.collect()
+        torch.cuda.empty_cache()
+        row = Row(k, *CONFIGS[k])
+        row.train(1, args.warmup_steps)
+        alone[k] = row.peaks[-1]
+        print(f"memory pass: {k}: peak {alone[k]:.2f} GB allocated, alone on the GPU", flush=True)
+        del row
+    gc.collect()
+    torch.cuda.empty_cache()
+    rows = [Row(k, *CONFIGS[k]) for k in keys]
+    for row in rows:  # warm-up round, not recorded: kernels, autotuning, allocator growth
+        row.train(1, args.warmup_steps)
+        row.score(row.eval_batch * 2)
+        row.train_runs.clear(), row.eval_runs.clear(), row.peaks.clear(), row.losses.clear()
+    for r in range(args.rounds):
+        for row in rows:
+            rate = row.train(args.steps, args.warmup_steps)
+            ev = row.score(args.eval_examples)
+            print(
+                f"round {r}: {row.key}: train {rate:.2f} ex/s, eval {ev:.1f} ex/s, peak {row.peaks[-1]:.2f} GB",
+                flush=True,
+            )
+    report_runs = rows[0].train_runs
+    out_rows = [row.summary(report_runs) for row in rows]
+    for r in out_rows:
+        r["peak_allocated_gb_interleaved_net_runs"] = r.pop("peak_allocated_gb_runs")
+        del r["peak_allocated_gb"]
+        r["peak_allocated_gb"] = round(alone[r["key"]], 2)  # the row alone on the GPU
     import bitsandbytes
     import transformers
 
@@ -251,24 +358,26 @@ def main() -> None:
         "bitsandbytes": bitsandbytes.__version__,
         "model": "phi-2-shapes (microsoft/phi-2 architecture, random weights, NF4 + double quant)",
         "sequence_tokens": "45-95",
+        "method": (
+            f"one process; a memory pass (each row alone: load, {args.warmup_steps + 1} steps, peak allocated, freed), "
+            f"then every row loaded once, a warm-up round and {args.rounds} timed rounds, rows "
+            f"interleaved; each round: {args.warmup_steps} untimed + {args.steps} timed optimizer steps, then "
+            f"{args.eval_examples} scored examples; ratios per round against that round's report row, median shown"
+        ),
         "report": REPORT,
-        "rows": rows,
+        "rows": out_rows,
     }
     card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
     files.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
-    cols = [
-        "train_examples_per_second",
-        "train_tokens_per_second",
-        "eval_examples_per_second",
-        "peak_allocated_gb",
-        "peak_reserved_gb",
-        "trainable_params",
-        "train_speedup_vs_report_config",
-    ]
     print(f"GPU: {result['gpu']}")
-    print("| config | " + " | ".join(cols) + " |")
-    for r in rows:
-        print(f"| {r['config']} | " + " | ".join(str(r[c]) for c in cols) + f" | {r['correctness']}")
+    print("| config | train ex/s (runs) | x report (runs) | eval ex/s (runs) | peak alloc GB | finite | checks |")
+    for r in out_rows:
+        print(
+            f"| {r['key']} | {r['train_examples_per_second']} {r['train_examples_per_second_runs']} | "
+            f"{r['train_speedup_vs_report_config']} {r['train_speedup_vs_report_config_runs']} | "
+            f"{r['eval_examples_per_second']} {r['eval_examples_per_second_runs']} | {r['peak_allocated_gb']} | "
+            f"{r['all_finite']} | {r['correctness']} |"
+        )
 
 
 if __name__ == "__main__":

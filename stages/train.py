@@ -8,6 +8,7 @@ format (safetensors + adapter_config.json); curves are logged with dvclive to --
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from nli.core.errors import run_stage
 from nli.data import records
 from nli.model import loading, metrics, scoring
 from nli.train import callbacks as run_callbacks
-from nli.train import portable, training
+from nli.train import launch, portable, training
 
 SECTIONS = ["model", "prompt", "train", "lora"]
 
@@ -36,6 +37,12 @@ def main(argv=None, callbacks=()) -> None:
 
     params = config.load(args.params, SECTIONS)
     p_train, seed = params.train, params.seed
+    device = loading.runtime(params.model).device
+    code = launch.relaunch(p_train.gpus, device, __file__, sys.argv[1:] if argv is None else list(argv))
+    if code is not None:  # train.gpus > 1: the processes torchrun started did the work
+        if code:
+            raise SystemExit(code)
+        return
     train_set, val_set = records.read_split(args.train), records.read_split(args.val)
 
     metrics.reset_peak_memory()
@@ -63,7 +70,8 @@ def main(argv=None, callbacks=()) -> None:
         train_ex=train_ex,
         val_ex=val_ex,
         label_ids=base.label_ids,
-        callbacks=[totals, run_callbacks.ReleaseFreedMemory(), *callbacks],
+        # heap trims keep a CPU run's RSS down; on a GPU they only cost time
+        callbacks=[totals, *([run_callbacks.ReleaseFreedMemory()] if loaded.device == "cpu" else []), *callbacks],
     )
     if args.live_dir and trainer.is_world_process_zero():  # one logger, also under torchrun
         trainer.add_callback(run_callbacks.live_curves(args.live_dir))
@@ -92,7 +100,8 @@ def main(argv=None, callbacks=()) -> None:
             **loaded.info,
             "best_step": best.get("step"),
             **counts,
-            "effective_batch_size": p_train.batch_size * p_train.grad_accum * trainer.args.world_size,
+            "effective_batch_size": p_train.batch_size * p_train.grad_accum,  # shared among the processes
+            "processes": trainer.args.world_size,
         },
         cost={**run, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
     )

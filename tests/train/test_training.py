@@ -13,6 +13,10 @@ from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
+from nli.core import config
+from nli.core.errors import UserError
+from nli.train import launch
+
 
 @pytest.fixture
 def split_dir(tmp_path: Path) -> Path:
@@ -178,42 +182,38 @@ def test_non_finite_loss_stops_training_and_writes_no_adapter(tmp_path, split_di
     assert not list((tmp_path / "ckpt").glob("train-*/checkpoint-3")) and not (tmp_path / "nan" / "train.json").exists()
 
 
-def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
-    """Data-parallel: two CPU processes (gloo) run the unchanged stage; rank 0 alone writes outputs."""
-    import subprocess
+def test_train_gpus_relaunches_the_stage_under_torchrun(tmp_path, split_dir, params_file, monkeypatch):
+    """train.gpus: 2 from a plain start: the stage reruns itself under torch.distributed.run, two processes
+    (gloo on CPU here: the GPU-count check is lifted for the test), one optimizer step's batch shared between
+    them; rank 0 alone writes outputs."""
+    calls = []
+    real = launch.torchrun_command
+    monkeypatch.setattr(launch, "check_gpus", lambda *a: None)
+    monkeypatch.setattr(launch, "torchrun_command", lambda *a, **k: calls.append(a) or real(*a, **k))
+    out = run(tmp_path, split_dir, params_file, "ddp", train__gpus=2)
+    assert len(calls) == 1 and calls[0][0] == 2 and calls[0][1].endswith("stages/train.py")
+    m = record(out)
+    assert m["processes"] == 2 and m["effective_batch_size"] == 8  # the tiny profile's batch of 8, 4 per process
+    assert m["steps"] == 6 and m["examples_seen"] == 48  # 6 steps of 8: one epoch of 48, as on one process
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
 
-    torchrun = Path(sys.executable).parent / "torchrun"
-    result = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            str(ROOT / "stages/train.py"),
-            "--params",
-            str(params_file(tiny_params())),
-            "--train",
-            str(split_dir / "train.jsonl"),
-            "--val",
-            str(split_dir / "val.jsonl"),
-            "--adapter-dir",
-            str(tmp_path / "adapter"),
-            "--metrics",
-            str(tmp_path / "train.json"),
-            "--run-log",
-            str(tmp_path / "run.json"),
-            "--live-dir",
-            str(tmp_path / "live"),
-            "--checkpoints",
-            str(tmp_path / "ckpt"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    m = record(tmp_path)
-    assert m["effective_batch_size"] == 16 and m["steps"] == 6 and m["examples_seen"] == 96  # 2 epochs of 48
-    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+def test_train_gpus_command_and_errors(monkeypatch):
+    cmd = launch.torchrun_command(4, "stages/train.py", ["--params", "p.yaml"], python="py")
+    assert cmd == ["py", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4", "stages/train.py",
+                   "--params", "p.yaml"]  # fmt: skip
+    assert launch.relaunch(1, "cuda", "x.py", []) is None  # one GPU: train in this process
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert launch.relaunch(2, "cuda", "x.py", []) is None  # started by torchrun: never again
+    with pytest.raises(UserError, match="needs CUDA GPUs"):
+        launch.check_gpus(2, "cpu", 0)
+    with pytest.raises(UserError, match="1 GPU.s. are visible"):
+        launch.check_gpus(2, "cuda", 1)
+
+
+def test_train_gpus_must_split_the_batch(tmp_path, params_file):
+    with pytest.raises(UserError, match="batch_size = 8 does not split evenly over train.gpus = 3"):
+        config.load(params_file(tiny_params(train__gpus=3)), ["train"])
 
 
 def test_adapter_files_do_not_depend_on_the_hash_seed(tmp_path, split_dir, params_file):

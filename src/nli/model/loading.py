@@ -57,6 +57,12 @@ class Runtime:
         """On CPU the 4-bit weights are materialised once as their NF4-rounded values (see :func:`load`)."""
         return self.quantization is not None and self.device == "cpu"
 
+    @property
+    def materialize_on_gpu(self) -> bool:
+        """On a GPU only when asked (``quantization.materialize``): the 4-bit layers are what keep Phi-2's
+        low-memory configuration small."""
+        return self.quantization is not None and self.device == "cuda" and self.quantization.materialize
+
 
 def runtime(model: config.Model) -> Runtime:
     device = pick_device(model.device)
@@ -116,12 +122,8 @@ def nf4_rounded(source: str, quant: config.Quantization, dtype: torch.dtype, bui
     from importlib.metadata import version
 
     weights = sorted(Path(source).glob("*.safetensors")) + [Path(source) / "config.json"]
-    stamp = [
-        str(Path(source).resolve()),
-        json.dumps(dataclasses.asdict(quant), sort_keys=True),
-        str(dtype),
-        version("bitsandbytes"),
-    ]
+    rounding = {k: v for k, v in dataclasses.asdict(quant).items() if k != "materialize"}  # GPU only: same numbers
+    stamp = [str(Path(source).resolve()), json.dumps(rounding, sort_keys=True), str(dtype), version("bitsandbytes")]
     stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights if f.is_file()]
     key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:12]
 
@@ -165,7 +167,7 @@ def load(model: config.Model | Mapping, dequantize_on_cpu: bool = True) -> Loade
             network = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
         else:
             network = _from_pretrained(source, dtype, quantization_config(quant, dtype), device)
-            if dequantize:
+            if dequantize or run.materialize_on_gpu:
                 adapters.dequantize_4bit_layers(network, dtype)
     except OSError as exc:
         raise UserError(
@@ -187,6 +189,7 @@ def load(model: config.Model | Mapping, dequantize_on_cpu: bool = True) -> Loade
         "quantization": (
             f"{quant.quant_type}{'+double-quant' if quant.double_quant else ''}"
             + (", dequantized once on CPU" if dequantize else "")
+            + (", dequantized once on the GPU" if run.materialize_on_gpu else "")
             if quant
             else "none"
         ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -215,6 +216,11 @@ def training_arguments(
     every = min(p.eval_steps, max(total_steps, 1))
     device, dtype = runtime.device, runtime.dtype
     per = "steps" if validate else "no"
+    # train.batch_size is one optimizer step's batch (before accumulation), shared among the processes of a
+    # data-parallel run, so the recipe (batch, lr, steps) is the same on any number of GPUs
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if p.batch_size % world:
+        raise UserError(f"params.yaml: train.batch_size = {p.batch_size} does not split over {world} processes")
     return TrainingArguments(
         output_dir=output_dir,
         seed=seed,
@@ -222,8 +228,8 @@ def training_arguments(
         learning_rate=p.lr,
         num_train_epochs=p.epochs,
         max_steps=p.max_steps,
-        per_device_train_batch_size=p.batch_size,
-        per_device_eval_batch_size=p.batch_size * 2,
+        per_device_train_batch_size=p.batch_size // world,
+        per_device_eval_batch_size=p.batch_size * 2 // world,
         gradient_accumulation_steps=p.grad_accum,
         warmup_steps=p.warmup_ratio,
         lr_scheduler_type=p.lr_scheduler,
@@ -249,6 +255,8 @@ def training_arguments(
         label_names=["labels"],
         report_to="none",
         dataloader_num_workers=0,
+        # every LoRA weight gets a gradient at every step: skip DDP's search of the graph for unused ones
+        ddp_find_unused_parameters=False,
         save_only_model=False,
     )
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Copy what the device calls need from this worktree into the checkout's ignored .device/gpu (the device tool
+# sends the checkout, not a worktree). Usage: bench/gpu_session/sync.sh /work/main
+set -euo pipefail
+src=$(git rev-parse --show-toplevel); dst=$1/.device/gpu
+rm -rf "$dst" && mkdir -p "$dst/tests/model" "$dst/bench"
+cp -r "$src/src" "$src/stages" "$src/scripts" "$src/conf" "$dst/"
+cp "$src/dvc.yaml" "$src/pyproject.toml" "$dst/"
+cp "$src/tests/model/test_gpu.py" "$dst/tests/model/"
+cp "$src"/bench/*.py "$dst/bench/" && cp -r "$src/bench/gpu_session" "$dst/bench/"
+find "$dst" -name __pycache__ -prune -exec rm -rf {} +
+du -sh "$dst"

@@ -1,0 +1,57 @@
+"""CUDA-only checks (skipped without a GPU; run on the device machine): NF4 weights materialised once on the GPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nli.model import loading, scoring
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
+
+
+def test_materialized_nf4_weights_compute_what_the_4bit_layers_compute(monkeypatch, tmp_path):
+    """quantization.materialize: every Linear4bit becomes a frozen nn.Linear holding its dequantized weights, so
+    the model computes with the same NF4-rounded numbers; logits and LoRA gradients match the 4-bit model's to
+    bf16 rounding (the 4-bit path's fused kernel may order the sums differently)."""
+    import bitsandbytes as bnb
+    from peft import get_peft_model
+
+    from nli.train import training
+
+    monkeypatch.setenv("SNLI_QLORA_CACHE", str(tmp_path))
+    params = {"name": "tiny-llama", "device": "cuda", "compute_dtype": "bf16", "quantization": NF4}
+    four = loading.load(params)
+    mat = loading.load({**params, "quantization": {**NF4, "materialize": True}})
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in four.model.modules())
+    assert not any(isinstance(m, bnb.nn.Linear4bit) for m in mat.model.modules())
+    assert "dequantized once on the GPU" in mat.info["quantization"]
+    for name, m in four.model.named_modules():
+        if isinstance(m, bnb.nn.Linear4bit):
+            twin = mat.model.get_submodule(name)
+            deq = bnb.functional.dequantize_4bit(m.weight.data, m.weight.quant_state)
+            assert torch.equal(twin.weight, deq.to(twin.weight.dtype)) and not twin.weight.requires_grad, name
+
+    g = torch.Generator().manual_seed(0)
+    seqs = [torch.randint(3, 60, (int(n),), generator=g).tolist() for n in torch.randint(5, 30, (16,), generator=g)]
+    batch = {k: v.cuda() for k, v in scoring.collate(seqs, four.tokenizer.pad_token_id).items()}
+    lora = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear", "top_layers": 0}
+    results = []
+    for loaded in (four, mat):
+        model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
+        torch.manual_seed(1)
+        for n, p in model.named_parameters():  # the same non-zero adapter in both
+            if "lora_" in n:
+                p.data = torch.randn_like(p) * 0.05
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            logits = scoring.answer_logits(model, batch)
+        logits.logsumexp(-1).sum().backward()
+        grads = {n: p.grad.float().clone() for n, p in model.named_parameters() if p.requires_grad}
+        results.append((logits.detach(), grads))
+    (l4, g4), (lm, gm) = results
+    rel = ((l4 - lm).norm() / l4.norm()).item()
+    assert rel < 1e-2, rel
+    for n in g4:
+        assert ((g4[n] - gm[n]).norm() / g4[n].norm().clamp_min(1e-12)).item() < 5e-2, n
+    print(f"relative logit difference, 4-bit vs materialised: {rel:.2e}; exactly equal: {torch.equal(l4, lm)}")
