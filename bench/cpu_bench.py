@@ -58,6 +58,7 @@ def measure(name: str, n_eval: int, train_steps: int, batch: int) -> dict:
     import torch
     from peft import get_peft_model
 
+    from nli.core import config
     from nli.model import cpu as cpu_paths
     from nli.model import loading, prompts, scoring, sources
     from nli.train import training
@@ -73,7 +74,7 @@ def measure(name: str, n_eval: int, train_steps: int, batch: int) -> dict:
         source, torch_dtype = sources.resolve(MODEL["name"]), loading.DTYPES[dtype]
         tok = AutoTokenizer.from_pretrained(source)
         tok.pad_token, tok.padding_side = tok.pad_token or tok.eos_token, "left"
-        quant = loading.quantization_config(MODEL["quantization"], torch_dtype)
+        quant = loading.quantization_config(config.model_section(**MODEL).quantization, torch_dtype)
         model = loading._from_pretrained(source, torch_dtype, quant, "cpu")
         cpu_paths.matrix_input_for_head(model.get_output_embeddings())
     load_seconds = time.perf_counter() - start

@@ -388,7 +388,9 @@ def test_trainer_takes_its_training_order_from_our_sampler():
     p = tiny_params()["train"] | {"batch_size": 4, "grad_accum": 1, "max_steps": 2}
     trainer = training.LabelTokenTrainer(
         model=loaded.model,
-        args=training.training_arguments(p, "unused", 11, "cpu", torch.float32, 2, validate=False),
+        args=training.training_arguments(
+            p, output_dir="unused", seed=11, runtime=loaded.runtime, total_steps=2, validate=False
+        ),
         train_dataset=rows,
         data_collator=training.make_collator(0),
         label_token_ids=[0, 1, 2],
