@@ -5,9 +5,11 @@
 
 Scores real SNLI test prompts (data/split/test.jsonl from `dvc repro split`, else synthetic pairs)
 through the project's scoring code and times LoRA training steps through the project's Trainer
-loss, for NF4 weights dequantized on every forward (bitsandbytes' CPU path) or once at load time
-(`modeling.dequantize_frozen`), in fp32 or bf16 compute. Also checks that both NF4 paths give the
-same label log-probabilities. Run it with nothing else running: the numbers are wall-clock rates.
+loss, for NF4 weights dequantized on every forward (bitsandbytes' CPU path: the 4-bit layers as a GPU load
+keeps them, which no stage runs on CPU) or once at load time (`nli.model.loading.load`, which on CPU
+dequantizes with `nli.model.adapters.dequantize_4bit_layers`), in fp32 or bf16 compute. Also checks that both
+NF4 paths give the same label log-probabilities. Run it with nothing else running: the numbers are wall-clock
+rates. It writes only --out.
 """
 
 import argparse
@@ -56,24 +58,36 @@ def measure(name: str, n_eval: int, train_steps: int, batch: int) -> dict:
     import torch
     from peft import get_peft_model
 
-    from nli.model import loading, prompts, scoring
+    from nli.core import config
+    from nli.model import cpu as cpu_paths
+    from nli.model import loading, prompts, scoring, sources
     from nli.train import training
 
     dtype, dequantize = CONFIGS[name]
     start = time.perf_counter()
-    loaded = loading.load({**MODEL, "compute_dtype": dtype}, dequantize_on_cpu=dequantize)
+    if dequantize:  # what the stages run on CPU
+        loaded = loading.load({**MODEL, "compute_dtype": dtype})
+        model, tok = loaded.model, loaded.tokenizer
+    else:  # bitsandbytes' 4-bit layers themselves, built as `loading.load` builds them on a GPU
+        from transformers import AutoTokenizer
+
+        source, torch_dtype = sources.resolve(MODEL["name"]), loading.DTYPES[dtype]
+        tok = AutoTokenizer.from_pretrained(source)
+        tok.pad_token, tok.padding_side = tok.pad_token or tok.eos_token, "left"
+        quant = loading.quantization_config(config.model_section(**MODEL).quantization, torch_dtype)
+        model = loading._from_pretrained(source, torch_dtype, quant, "cpu")
+        cpu_paths.matrix_input_for_head(model.get_output_embeddings())
     load_seconds = time.perf_counter() - start
-    tok = loaded.tokenizer
     label_ids = prompts.label_token_ids(tok, VERBALIZERS)
     rows = pairs(n_eval)
     encoded = scoring.encode(tok, [TEMPLATE.format(**{k: r[k] for k in ("premise", "hypothesis")}) for r in rows], 256)
-    scoring.score(loaded.model, tok, encoded[:32], label_ids, 32, desc="warmup")
+    scoring.score(model, tok, encoded[:32], label_ids, 32, desc="warmup")
     cpu = time.process_time()
-    logprobs, speed = scoring.score(loaded.model, tok, encoded, label_ids, 32, desc=name)
+    logprobs, speed = scoring.score(model, tok, encoded, label_ids, 32, desc=name)
     eval_cpu_ms = 1000 * (time.process_time() - cpu) / len(encoded)
 
     lora = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear", "top_layers": 0}
-    model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
+    model = get_peft_model(model, training.lora_config(lora, model))
     model.train()
     optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     collate = training.make_collator(tok.pad_token_id)

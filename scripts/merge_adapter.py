@@ -20,7 +20,6 @@ from nli.core.errors import UserError, run_stage
 from nli.model import adapters, scoring
 from nli.package import card
 from nli.serving import inputs
-from nli.train import training
 
 
 def main() -> None:
@@ -44,7 +43,6 @@ def main() -> None:
         adapter=args.adapter,
         params_path=args.params,
     )
-    training.keep_4bit_layout(classifier.model)  # the exact NF4 path, not bitsandbytes' bf16 CPU repack
     reference, _ = classifier.score(pairs, desc="check")
     base = classifier.model.unload()  # the base again, adapter layers removed
     layers = adapters.dequantize_4bit_layers(base, classifier.loaded.dtype)  # 0 on CPU: dequantized at load

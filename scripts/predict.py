@@ -29,7 +29,7 @@ from nli.core import config, files
 from nli.core.errors import UserError, run_stage
 from nli.core.labels import LABELS
 from nli.model import scoring
-from nli.serving import inputs, merged, prepacked, startup
+from nli.serving import inputs, merged, prepacked
 
 
 def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
@@ -80,7 +80,6 @@ def main() -> None:
 
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
-    startup.skip_unused_bitsandbytes(params.model)  # an import that this process would never call
     pairs = None if args.stream else inputs.read_pairs(args.input)
     adapter = args.adapter or None
     model = params.model

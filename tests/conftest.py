@@ -102,3 +102,16 @@ def params_file(tmp_path: Path):
         return path
 
     return write
+
+
+def four_bit_model(name: str, quant: dict, dtype: str = "fp32"):
+    """The bitsandbytes 4-bit model itself (``loading.load`` on CPU dequantizes it once), built as transformers
+    would: the reference the NF4-rounded CPU path is compared against."""
+    from nli.core import config
+    from nli.model import loading, sources
+
+    torch_dtype = loading.DTYPES[dtype]
+    quantization = config.model_section(name=name, quantization=quant).quantization
+    return loading._from_pretrained(
+        sources.resolve(name), torch_dtype, loading.quantization_config(quantization, torch_dtype), "cpu"
+    )

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import make_pairs
+from conftest import four_bit_model, make_pairs
 
 from nli.core import config
 from nli.core.errors import UserError
@@ -91,9 +91,7 @@ def test_quantized_tiny_models_load_in_nf4():
     import bitsandbytes as bnb
 
     for name in ("tiny-llama", "tiny-phi"):
-        model = loading.load(
-            {"name": name, "quantization": {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}},
-            dequantize_on_cpu=False,  # the 4-bit layers themselves (CPU runs dequantize them once)
-        ).model
+        # the 4-bit layers themselves, as a GPU loads them (CPU loads dequantize them once)
+        model = four_bit_model(name, {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True})
         quantized = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
         assert quantized and quantized[0].weight.quant_state.quant_type == "nf4"

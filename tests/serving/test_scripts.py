@@ -156,7 +156,6 @@ def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
 
     def probs(model_params, adapter=None):
         loaded = loading.load(model_params)
-        training.keep_4bit_layout(loaded.model)
         model = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
         tok = loaded.tokenizer
         texts = [prompts.format_prompt(params["prompt"]["template"], r["premise"], r["hypothesis"]) for r in pairs]

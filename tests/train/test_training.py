@@ -315,3 +315,86 @@ def test_adapters_take_their_input_in_the_compute_dtype_with_the_same_adapter_by
     monkeypatch.setattr(peft.helpers, "disable_input_dtype_casting", lambda m, active=True: disable(m, False))
     cast_inputs, cast = train("cast", lora__dropout=0.0)
     assert cast_inputs == {torch.float32} and cast == lean
+
+
+class FirstGradNorm(TrainerCallback):
+    """The gradient norm Trainer logs for the first optimizer step (before clipping)."""
+
+    norm = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.norm is None and "grad_norm" in (logs or {}):
+            self.norm = float(logs["grad_norm"])
+
+
+def test_accumulated_micro_batches_average_to_the_whole_batch_gradient(tmp_path, split_dir, params_file):
+    """Our loss is a per-micro-batch mean; Trainer must divide it by the accumulation steps (``loss_is_scaled_for_ga``,
+    docs/internals.md), so 4 x 2 gives the gradient of 8 x 1. A Trainer that took the loss as already scaled (as it
+    does for models that accept loss kwargs) would double it."""
+    norms = []
+    for batch, accum in ((8, 1), (4, 2)):
+        seen = FirstGradNorm()
+        over = dict(train__batch_size=batch, train__grad_accum=accum, train__max_steps=1, lora__dropout=0.0)
+        over |= dict(model__compute_dtype="fp32")
+        run(tmp_path, split_dir, params_file, f"ga{accum}", callbacks=[seen], **over)
+        norms.append(seen.norm)
+    assert norms[0] > 0 and norms[1] == pytest.approx(norms[0], rel=1e-4), norms
+
+
+class InfiniteGradients(TrainerCallback):
+    """Makes one LoRA weight's gradient infinite during a given step; the loss stays finite."""
+
+    def __init__(self, step: int):
+        self.step, self.handle = step, None
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step + 1 == self.step:
+            p = next(p for n, p in model.named_parameters() if "lora_B" in n)
+            self.handle = p.register_hook(lambda g: torch.full_like(g, float("inf")))
+
+
+def test_non_finite_gradients_stop_training_before_the_update(tmp_path, split_dir, params_file):
+    """The check runs at Trainer's public ``on_pre_optimizer_step`` event: a finite loss with infinite gradients
+    stops the run at that step, before the optimizer applies them, and no adapter is written."""
+    from nli.core.errors import UserError
+
+    with pytest.raises(UserError, match=r"training diverged at step 2: loss finite, gradient norm (nan|inf)"):
+        run(tmp_path, split_dir, params_file, "inf", callbacks=[InfiniteGradients(2)])
+    assert not (tmp_path / "inf" / "adapter").exists()
+
+
+def test_training_order_is_the_epoch_seeded_length_grouped_one():
+    """The order the adapter's bytes depend on: our copy of the length-grouped shuffle, pinned here (it is what
+    transformers' ``get_length_grouped_indices`` gave with the same generator when it was copied)."""
+    from nli.train import training
+
+    lengths = [30, 15, 27, 16, 4, 11, 19, 18, 15, 28, 29, 12, 18, 14, 21, 9, 19, 7, 12, 7]
+    order = training.length_grouped_indices(lengths, 2, torch.Generator().manual_seed(7))
+    assert order == [0, 12, 15, 17, 7, 3, 1, 19, 8, 11, 18, 4, 9, 2, 14, 16, 10, 6, 13, 5]
+    sampler = training.EpochSeededLengthSampler(2, lengths, seed=5)
+    sampler.set_epoch(2)
+    assert list(sampler) == training.length_grouped_indices(lengths, 2, torch.Generator().manual_seed(7))
+
+
+def test_trainer_takes_its_training_order_from_our_sampler():
+    """Guards the ``_get_train_sampler`` override (docs/internals.md): Trainer's own dataloader must yield batches in
+    the epoch-seeded order, whatever state the global RNG is in."""
+    from nli.model import loading
+    from nli.train import training
+
+    loaded = loading.load({"name": "tiny-llama", "quantization": {"load_in_4bit": False}})
+    lengths = [3 + (7 * i) % 11 for i in range(24)]
+    rows = [{"input_ids": [5 + i] * n, "labels": 0} for i, n in enumerate(lengths)]  # last token names the row
+    p = tiny_params()["train"] | {"batch_size": 4, "grad_accum": 1, "max_steps": 2}
+    trainer = training.LabelTokenTrainer(
+        model=loaded.model,
+        args=training.training_arguments(
+            p, output_dir="unused", seed=11, runtime=loaded.runtime, total_steps=2, validate=False
+        ),
+        train_dataset=rows,
+        data_collator=training.make_collator(0),
+        label_token_ids=[0, 1, 2],
+    )
+    torch.manual_seed(123)  # the stock sampler would draw from here
+    seen = [int(t) - 5 for batch in trainer.get_train_dataloader() for t in batch["input_ids"][:, -1]]
+    assert seen == training.length_grouped_indices(lengths, 4, torch.Generator().manual_seed(11))

@@ -65,43 +65,25 @@ def dequantize_4bit_layers(model: torch.nn.Module, dtype: torch.dtype = torch.fl
     """Replace every bitsandbytes ``Linear4bit`` with a plain frozen ``nn.Linear`` of its NF4-rounded weights.
 
     On CPU ``load`` does this once at load time: bitsandbytes' CPU path dequantizes every layer on every
-    forward (5x slower evaluation here, bench/cpu_bench.py); the numbers are the same.
+    forward (bench/cpu_bench.py); the numbers are the same.
 
     The result computes what the 4-bit model computes (the same rounded weights), so an adapter merged
     into it matches the evaluated NF4 + adapter model; merging into the original float weights would
-    not. The model is marked unquantized, so ``save_pretrained`` writes plain safetensors. Returns the
+    not. Transformers' own ``dequantize`` does the work (bitsandbytes' ``dequantize_4bit`` per layer, cast to
+    ``dtype``) and removes the quantization config, so ``save_pretrained`` writes plain safetensors. Returns the
     number of layers replaced (0 for a model without 4-bit layers).
     """
     try:
         import bitsandbytes as bnb
-        from bitsandbytes.functional import dequantize_4bit
     except ImportError:
         return 0
-    replaced = 0
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if not isinstance(child, bnb.nn.Linear4bit):
-                continue
-            weight = dequantize_4bit(child.weight.data, child.weight.quant_state).to(dtype)
-            linear = torch.nn.utils.skip_init(  # no random init to overwrite: 0.6 s per load for SmolLM2
-                torch.nn.Linear,
-                child.in_features,
-                child.out_features,
-                bias=child.bias is not None,
-                device=weight.device,
-                dtype=dtype,
-            )
-            with torch.no_grad():
-                linear.weight.copy_(weight.reshape(child.out_features, child.in_features))
-                if child.bias is not None:
-                    linear.bias.copy_(child.bias.to(dtype))
-            linear.requires_grad_(False)
-            setattr(module, name, linear)
-            replaced += 1
-    if replaced:
-        model.hf_quantizer = None
-        model.config.__dict__.pop("quantization_config", None)
-        for flag in ("is_quantized", "is_loaded_in_4bit"):
-            if flag in model.__dict__:
-                model.__dict__[flag] = False
-    return replaced
+    four_bit = [name for name, m in model.named_modules() if isinstance(m, bnb.nn.Linear4bit)]
+    if not four_bit:
+        return 0
+    model.dequantize(dtype=dtype)
+    for name in four_bit:
+        model.get_submodule(name).requires_grad_(False)  # frozen, as the 4-bit layers were
+    # transformers' dequantize leaves this flag set; PEFT would then still prepare the model as a 4-bit one
+    # (docs/internals.md)
+    model.is_loaded_in_4bit = False
+    return len(four_bit)

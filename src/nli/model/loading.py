@@ -145,7 +145,7 @@ def _from_nf4_rounded(folder: Path, dtype: torch.dtype) -> torch.nn.Module:
     return model
 
 
-def load(model: config.Model | Mapping, dequantize_on_cpu: bool = True) -> Loaded:
+def load(model: config.Model | Mapping) -> Loaded:
     """Load tokenizer and (optionally NF4-quantized) model as ``params.yaml: model`` says (a mapping is validated
     into that section first: see ``config.model_section``).
 
@@ -160,7 +160,7 @@ def load(model: config.Model | Mapping, dequantize_on_cpu: bool = True) -> Loade
     run = runtime(model)
     name, device, dtype, quant = model.name, run.device, run.dtype, run.quantization
     source = sources.resolve(name)
-    dequantize = run.dequantize_once and dequantize_on_cpu
+    dequantize = run.dequantize_once
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         if dequantize and Path(source).is_dir():

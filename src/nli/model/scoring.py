@@ -8,8 +8,7 @@ formed from length-sorted prompts so little compute goes to padding.
 Under SDPA a left pad position would attend to nothing (every earlier key is padding too); such an
 empty row of the attention mask gives NaN gradients in bf16 that poison the adapter. So the mask
 handed to the model lets each pad position attend to itself, which changes nothing for the real
-tokens (pad keys stay masked for them). A padding-free layout (``collate_packed``: every prompt
-in one row, positions restarting at 0) needs no padding at all.
+tokens (pad keys stay masked for them).
 """
 
 from __future__ import annotations
@@ -52,16 +51,6 @@ def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
 
 
-def collate_packed(seqs: list[list[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """Padding-free: all prompts in one row, positions restarting at 0 for each; ``answer_index`` marks
-    each prompt's last token. The model sees separate sequences (transformers derives a block-diagonal
-    causal mask from the position ids); ``pad_id`` is unused, kept for the same signature as ``collate``."""
-    ids = torch.tensor([t for s in seqs for t in s], dtype=torch.long)[None]
-    positions = torch.cat([torch.arange(len(s)) for s in seqs])[None]
-    ends = torch.cumsum(torch.tensor([len(s) for s in seqs]), 0) - 1
-    return {"input_ids": ids, "position_ids": positions, "answer_index": ends}
-
-
 def _config(model):
     return getattr(model, "module", model).config  # DDP wraps the model under torchrun
 
@@ -77,12 +66,9 @@ def _no_empty_rows(mask: torch.Tensor) -> torch.Tensor:
 
 def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Full-vocabulary logits at the answer position, shape (batch, vocab), float32."""
-    if "answer_index" in batch:  # padding-free layout: one row, several prompts
-        inputs = {k: v for k, v in batch.items() if k != "answer_index"}
-        out = model(**inputs, logits_to_keep=batch["answer_index"], use_cache=False)
-        return out.logits[0].float()
     batch = dict(batch)
     mask = batch.get("attention_mask")
+    # transformers has no public getter for the attention in use (docs/internals.md)
     if mask is not None and mask.dim() == 2 and getattr(_config(model), "_attn_implementation", None) == "sdpa":
         batch["attention_mask"] = _no_empty_rows(mask)
     out = model(**batch, logits_to_keep=1, use_cache=False)

@@ -6,11 +6,9 @@ the hub, a local checkpoint and the tiny random test models share one loading pa
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -99,40 +97,15 @@ def convert_embedded() -> Path:
 
 def convert_gguf(gguf: Path, out: Path) -> None:
     """Tokenizer and weights of a GGUF file, dequantized to float32, saved as safetensors in ``out``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    with gguf_parsed_once():
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # The weights are already dequantized to float; drop the GGUF marker so they save as plain safetensors.
-    model.hf_quantizer = None
-    model.config.__dict__.pop("quantization_config", None)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # dequantize=True: a plain dense model, its GGUF quantization config removed, so it saves as plain safetensors
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
+    )
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-
-
-@contextmanager
-def gguf_parsed_once():
-    """transformers' GGUF loader parses the whole file for the config, again for the tokenizer and again for the
-    weights, and rebuilds gguf's tensor-name map once per module (397 times for SmolLM2): 21 s of the embedded
-    model's 30 s conversion on 2 cores. Inside this block each file is parsed once and each map built once; the
-    loader only reads both, so the output is the same bytes (tested)."""
-    import gguf
-
-    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
-    parsed = {}
-
-    def parse_once(path, mode="r"):
-        key = (str(Path(path).resolve()), mode)
-        if key not in parsed:
-            parsed[key] = reader(path, mode)
-        return parsed[key]
-
-    gguf.GGUFReader, gguf.get_tensor_name_map = parse_once, functools.lru_cache(maxsize=None)(name_map)
-    try:
-        yield
-    finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
 
 
 def tiny_tokenizer():

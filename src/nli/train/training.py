@@ -19,8 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import Trainer, TrainingArguments
-from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from nli.core import config
 from nli.core.errors import UserError
@@ -28,35 +27,56 @@ from nli.model import scoring
 from nli.model.loading import Runtime
 
 
-class EpochSeededLengthSampler(LengthGroupedSampler):
+def length_grouped_indices(lengths: list[int], batch_size: int, generator: torch.Generator) -> list[int]:
+    """A random order in which each run of ``batch_size`` indices has similar lengths, the longest batch first.
+
+    Shuffled, cut into mega-batches of up to 50 batches (fewer, so there are at least 4, for small data), each
+    sorted by length, longest first. Transformers' ``get_length_grouped_indices`` does the same; this copy keeps
+    the training order, and with it the adapter's bytes, out of a dependency's private module."""
+    mega = max(min(len(lengths) // (batch_size * 4), 50), 1) * batch_size
+    indices = torch.randperm(len(lengths), generator=generator)
+    megabatches = [indices[i : i + mega].tolist() for i in range(0, len(lengths), mega)]
+    megabatches = [sorted(m, key=lambda i: lengths[i], reverse=True) for m in megabatches]
+    longest = int(torch.argmax(torch.tensor([lengths[m[0]] for m in megabatches])))
+    megabatches[0][0], megabatches[longest][0] = megabatches[longest][0], megabatches[0][0]
+    return [i for m in megabatches for i in m]
+
+
+class EpochSeededLengthSampler(torch.utils.data.Sampler):
     """Length-grouped order drawn from ``seed + epoch``, not the global RNG.
 
     The stock sampler draws from the global RNG when iteration starts; after a resume that RNG holds
-    the checkpoint's state, so the epoch's order would differ from the uninterrupted run's.
+    the checkpoint's state, so the epoch's order would differ from the uninterrupted run's. Trainer calls
+    ``set_epoch`` on its sampler at every epoch (documented for ``train_dataset``).
     """
 
-    def __init__(self, *args, seed: int, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        self.batch_size, self.lengths = batch_size, lengths
         self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+        return iter(length_grouped_indices(self.lengths, self.batch_size, generator))
 
 
 class LabelTokenTrainer(Trainer):
     """A Trainer whose loss is cross-entropy at the answer position; eval returns label-token logits."""
 
+    # Our loss is a per-micro-batch mean, not normalized by num_items_in_batch: Trainer divides it by the
+    # accumulation steps (its documented switch for subclasses that compute their own loss)
+    loss_is_scaled_for_ga = False
+
     def __init__(self, *args, label_token_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.label_token_ids = label_token_ids
-        # Our loss is a per-batch mean, so let Trainer divide it by the accumulation steps.
-        self.model_accepts_loss_kwargs = False
-        keep_4bit_layout(self.model)
         self._bad_loss = None  # on the device: set when a micro-batch's loss is not finite (no sync per batch)
+        self.add_callback(_CheckFinite(self))
 
     def train(self, *args, **kwargs):
         from peft.helpers import disable_input_dtype_casting
@@ -76,16 +96,21 @@ class LabelTokenTrainer(Trainer):
         self._bad_loss = bad if self._bad_loss is None else self._bad_loss | bad
         return loss
 
-    def _get_grad_norm(self, model, grad_norm=None):
-        """Trainer's per-step gradient norm (a float), checked with the loss before the optimizer steps."""
-        norm = super()._get_grad_norm(model, grad_norm=grad_norm)
+    def check_finite(self, model) -> None:
+        """Before each optimizer step: stop if a micro-batch's loss or the (clipped) gradients are not finite.
+
+        Clipping keeps a non-finite norm non-finite (the gradients become NaN), so checking after it sees what
+        Trainer saw. Nothing has been applied yet: the run stops before the diverged update."""
         loss_bad = self._bad_loss is not None and bool(self._bad_loss)
         self._bad_loss = None
+        norm = None
         # fp16 uses a loss scaler, which expects inf gradients now and then and skips those steps itself
-        norm_bad = not self.args.fp16 and norm is not None and not math.isfinite(float(norm))
+        if not self.args.fp16:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            norm = float(torch.nn.utils.get_total_norm(grads)) if grads else None
+        norm_bad = norm is not None and not math.isfinite(norm)
         if loss_bad or norm_bad:
             raise non_finite_error(self.state.global_step + 1, loss_bad, norm, self.args)
-        return norm
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -103,6 +128,16 @@ class LabelTokenTrainer(Trainer):
         return loss
 
 
+class _CheckFinite(TrainerCallback):
+    """Runs ``LabelTokenTrainer.check_finite`` at Trainer's public hook before each optimizer step."""
+
+    def __init__(self, trainer: LabelTokenTrainer):
+        self.trainer = trainer
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        self.trainer.check_finite(model)
+
+
 class NonFiniteTraining(UserError):
     """The loss or the gradient norm stopped being a finite number: the run has diverged."""
 
@@ -118,36 +153,15 @@ def non_finite_error(step: int, loss_bad: bool, norm, args) -> NonFiniteTraining
     )
 
 
-def keep_4bit_layout(model: torch.nn.Module) -> int:
-    """Keep every bitsandbytes ``Linear4bit`` in the layout it was loaded in; return how many there are.
-
-    On a CPU with AVX512-BF16, a ``Linear4bit`` repacks its 4-bit weight in place the first time it
-    runs in eval mode (validation) and from then on computes through another kernel. A run resumed from
-    a checkpoint starts from freshly loaded (unpacked) weights, so it computed differently from the
-    uninterrupted run until its own next validation, and the resumed adapter differed. With the repack
-    off, every run computes the same way whether interrupted or not. A model without 4-bit layers (e.g.
-    NF4 weights dequantized once on CPU) is left as is.
-    """
-    try:
-        import bitsandbytes as bnb
-    except ImportError:
-        return 0
-    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
-    for m in layers:
-        m.support_avx512bf16_for_cpu = False
-    return len(layers)
-
-
 def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: list[int]) -> list[dict]:
     return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
 
 
-def make_collator(pad_id: int, packed: bool = False):
-    """Left-padded batches, or with ``packed`` one padding-free row per batch (``scoring.collate_packed``)."""
-    layout = scoring.collate_packed if packed else scoring.collate
+def make_collator(pad_id: int):
+    """Left-padded batches (``scoring.collate``) with each row's label token."""
 
     def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
-        batch = layout([r["input_ids"] for r in rows], pad_id)
+        batch = scoring.collate([r["input_ids"] for r in rows], pad_id)
         batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
 

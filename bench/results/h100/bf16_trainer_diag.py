@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""The low-mem row's NaN, one change at a time: loss and grad norm per step through the project's Trainer.
+"""Archived with its results (bench/results/README.md): it closed the bf16 NaN investigation of issue 11 and
+ran against an older layout (the padding-free collate, scoring._no_empty_rows patched); it is not maintained.
 
-    python bench/bf16_trainer_diag.py --out DIR
+The low-mem row's NaN, one change at a time: loss and grad norm per step through the project's Trainer.
+
+    python bench/results/h100/bf16_trainer_diag.py --out DIR
 
 Phi-2 shapes (random, NF4), bf16, batch 8 x 2, r16 all-linear, lr 1e-4: the bench's low-mem row.
 Each variant starts from the same fresh adapter and data. Also compares the LoRA gradients of one

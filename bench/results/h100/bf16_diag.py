@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Where does bf16 QLoRA training give NaN? One backward per variant on Phi-2 shapes (random, NF4).
+"""Archived with its results (bench/results/README.md): it closed the bf16 NaN investigation of issue 11 and
+ran against an older layout (the padding-free collate, scoring._no_empty_rows patched); it is not maintained.
 
-    python bench/bf16_diag.py --out DIR
+Where does bf16 QLoRA training give NaN? One backward per variant on Phi-2 shapes (random, NF4).
+
+    python bench/results/h100/bf16_diag.py --out DIR
 
 Each variant runs one forward + backward of the label-token loss under bf16 autocast (what Trainer
 does) on the same 8 SNLI-length sequences and reports: the loss, the LoRA gradient norm, and how
