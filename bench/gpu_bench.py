@@ -36,17 +36,6 @@ CONFIGS = {
     "ours": ("ours: bf16, 32, r16 all-linear", "bf16", 32, 1, False, ALL16, 256, "adamw_torch", False),
     "low-mem": ("ours low-mem: bf16, 8x2, ckpt, r16 all-linear", "bf16", 8, 2, True, ALL16, 64, "adamw_torch", False),
     "big-ckpt": ("ours: bf16, 128, ckpt, r16 all-linear", "bf16", 128, 1, True, ALL16, 256, "adamw_torch", False),
-    "big-ckpt-packed": (
-        "ours: bf16, 128, ckpt, r16 all-linear, padding-free",
-        "bf16",
-        128,
-        1,
-        True,
-        ALL16,
-        256,
-        "adamw_torch",
-        True,
-    ),
     "big-ckpt-256": ("ours: bf16, 256, ckpt, r16 all-linear", "bf16", 256, 1, True, ALL16, 256, "adamw_torch", False),
     "big-ckpt-nodrop": (
         "ours: bf16, 128, ckpt, r16 all-linear, LoRA dropout 0",
@@ -212,7 +201,7 @@ class Row:
                 model=self.model,
                 args=args,
                 train_dataset=examples,
-                data_collator=training.make_collator(0, packed=self.packed),
+                data_collator=training.make_collator(0),
                 label_token_ids=LABEL_IDS,
                 callbacks=[timer],
             )
@@ -280,14 +269,10 @@ def equivalence(model, tokenizer) -> dict:
         full = model(**{**batch, "attention_mask": scoring._no_empty_rows(batch["attention_mask"])}, use_cache=False)
         full = full.logits[:, -1].float()
         last = scoring.answer_logits(model, batch)
-        packed = scoring.answer_logits(model, {k: v.to(device) for k, v in scoring.collate_packed(seqs).items()})
     lp = torch.log_softmax(last, -1)
     return {
         "padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
         "label_only_vs_full_logits_max_abs": round(float((full - last).abs().max()), 4),
-        "padding_free_vs_padded_max_abs": round(
-            float((torch.log_softmax(packed, -1) - lp)[:, LABEL_IDS].abs().max()), 4
-        ),
         "label_logprob_range": round(float(lp[:, LABEL_IDS].abs().max()), 2),
     }
 
