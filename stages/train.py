@@ -35,7 +35,8 @@ def main(argv=None, callbacks=()) -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, SECTIONS)
-    p_train, seed = params.train, params.seed
+    p_train = params.train
+    seed = p_train.seed  # training only: the split was drawn with the top-level seed
     train_set, val_set = records.read_split(args.train), records.read_split(args.val)
 
     metrics.reset_peak_memory()

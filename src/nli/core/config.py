@@ -130,6 +130,9 @@ class Train:
     optim: str = spec(choices=OPTIMIZERS)
     gradient_checkpointing: bool = spec()
     eval_steps: int = spec(gt=0)
+    # Training's own seed (LoRA init, batch order), apart from the top-level seed that draws the split, so a
+    # sweep over training seeds keeps the same train/val/test pairs.
+    seed: int = spec(ge=0, hint="a non-negative integer such as 42")
 
     def check(self, where: str) -> None:
         if not (self.epochs > 0 or self.max_steps > 0):
