@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss
+from scipy.special import softmax
+from sklearn.metrics import brier_score_loss, log_loss
 
-from nli.core.labels import LABELS, PROBABILITY_COLUMNS
+from nli.core.labels import LABELS, LOGPROB_COLUMNS, PROBABILITY_COLUMNS
 
 BINS = 10
 # The CSV keeps 5 decimals, so a stored 0 means "below 5e-6": clip there instead of at log(0).
@@ -29,9 +30,19 @@ def gold_index(frame: pd.DataFrame) -> np.ndarray:
 
 
 def brier(frame: pd.DataFrame) -> float:
-    probs = probabilities(frame)
-    onehot = np.eye(len(LABELS))[gold_index(frame)]
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    """Multi-class Brier score: the sum over labels of each label's one-vs-rest Brier score."""
+    probs, gold = probabilities(frame), gold_index(frame)
+    return float(sum(brier_score_loss(gold == k, probs[:, k]) for k in range(len(LABELS))))
+
+
+def from_logprobs(frame: pd.DataFrame, temperature: float = 1.0) -> pd.DataFrame:
+    """A copy of ``frame`` whose probabilities and confidence come from its raw label log-probabilities / T."""
+    probs = softmax(frame[list(LOGPROB_COLUMNS)].to_numpy(dtype=float) / temperature, axis=1)
+    out = frame.copy()
+    for i, column in enumerate(PROBABILITY_COLUMNS):
+        out[column] = probs[:, i]
+    out["confidence"] = probs.max(axis=1)
+    return out
 
 
 def nll(frame: pd.DataFrame) -> float:

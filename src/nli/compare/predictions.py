@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nli.core.errors import UserError
-from nli.core.labels import LABELS, PREDICTION_COLUMNS, PROBABILITY_COLUMNS
+from nli.core.labels import LABELS, LOGPROB_COLUMNS, PREDICTION_COLUMNS, PROBABILITY_COLUMNS
 
 NUMBER_COLUMNS = (*PROBABILITY_COLUMNS, "confidence")
 
@@ -93,6 +93,17 @@ def load_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
                 column,
                 f"{frame[column].iat[bad[0]]!r} is not a probability in [0, 1]",
                 "write the softmax probability as a number",
+            )
+        frame[column] = values.astype(float)
+    for column in LOGPROB_COLUMNS if all(c in frame.columns for c in LOGPROB_COLUMNS) else ():
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(~(values <= 0).to_numpy())  # NaN fails too
+        if bad.size:
+            raise fail(
+                int(bad[0]),
+                column,
+                f"{frame[column].iat[bad[0]]!r} is not a log-probability (a number <= 0)",
+                "write the label token's log-probability or leave out the logprob_* columns",
             )
         frame[column] = values.astype(float)
     return frame

@@ -155,6 +155,9 @@ class Lora:
 class Compare:
     examples_per_group: int = spec(ge=0)
     bootstrap_samples: int = spec(gt=0)
+    # cue words ranked by PMI on the training hypotheses; PMI favours rare words, hence the count floor
+    cue_words_per_label: int = spec(gt=0, default=5)
+    cue_min_count: int = spec(ge=1, default=10, hint="hypotheses a word must occur in to be a cue word")
 
 
 SECTIONS: dict[str, type] = {
