@@ -137,6 +137,10 @@ def render(params: config.Params, data: dict, finetuned: dict, compare: dict, *,
         "",
         "Scoring new pairs exactly as the evaluation does: "
         "`python scripts/predict.py --adapter path/to/this/folder --input pairs.jsonl`.",
+        "",
+        "Probabilities are temperature-scaled: `temperature.json` holds the temperature T fitted on the validation "
+        "split; divide the three label log-probabilities by T before the softmax (`predict.py` does). The predicted "
+        "label does not change.",
     ]
     return "\n".join(lines) + "\n"
 
