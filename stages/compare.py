@@ -38,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slices-plot", type=Path, default=Path("plots/compare/slices.csv"))
     parser.add_argument("--calibration-plot", type=Path, default=Path("plots/compare/calibration.csv"))
     parser.add_argument("--risk-coverage-plot", type=Path, default=Path("plots/compare/risk_coverage.csv"))
+    parser.add_argument("--stress", type=Path, default=None, help="metrics/stress.json: summarised in the report")
     parser.add_argument("--run-log", type=Path, default=None, help="run cost file (not a DVC output)")
     return parser.parse_args()
 
@@ -67,7 +68,8 @@ def main() -> None:
     )
 
     files.write_json(args.metrics, analysis.metrics_dict(result))
-    files.write_text(args.report, report.render(result))
+    stress = predictions.load_stress(args.stress) if args.stress else None
+    files.write_text(args.report, report.render(result, stress))
     files.write_text(args.slices_plot, analysis.slice_plot_rows(result).to_csv(index=False, lineterminator="\n"))
     for path, rows in (
         (args.calibration_plot, analysis.calibration_plot_rows(result)),

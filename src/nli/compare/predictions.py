@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +135,19 @@ def check_paired(
                 f"but {baseline_path} has {baseline[column].iat[row]!r}",
                 fix,
             )
+
+
+def load_stress(path: str | os.PathLike[str]) -> dict:
+    """metrics/stress.json as the stress stage writes it (clean_accuracy, then one group per perturbation)."""
+    fix = "run the stress stage that writes it (dvc repro stress)"
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CompareInputError(path, "file not found", fix) from None
+    except ValueError as err:
+        raise CompareInputError(path, f"not JSON ({err})", fix) from None
+    groups = {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+    keys = {"accuracy", "accuracy_delta", "flip_rate", "mcnemar_p"}
+    if "clean_accuracy" not in data or not groups or any(not keys <= set(v) for v in groups.values()):
+        raise CompareInputError(path, f"expected clean_accuracy and per-perturbation {sorted(keys)}", fix)
+    return data

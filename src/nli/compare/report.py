@@ -149,7 +149,28 @@ def _shortcuts(result: Comparison) -> list[str]:
     ]
 
 
-def _learned(result: Comparison) -> list[str]:
+def _stress(stress: dict | None) -> list[str]:
+    if not stress:
+        return []
+    groups = {k: v for k, v in stress.items() if isinstance(v, dict)}
+    return [
+        "## Stress tests",
+        "",
+        f"The fine-tuned model on test pairs scored clean ({_pct(stress['clean_accuracy'])}%) and under "
+        "label-preserving perturbations (the stress stage; intervals, the perturbations' wording and flipped "
+        "examples in `reports/stress.md`).",
+        "",
+        table(
+            ["perturbation", "accuracy %", "Δ vs clean pp", "flip rate %", "McNemar p"],
+            [
+                [name, _pct(g["accuracy"]), _pp(g["accuracy_delta"]), _pct(g["flip_rate"]), f"{g['mcnemar_p']:.3g}"]
+                for name, g in groups.items()
+            ],
+        ),
+    ]
+
+
+def _learned(result: Comparison, stress: dict | None = None) -> list[str]:
     """The first section: in plain words, what the fine-tuned model does beyond the annotation shortcuts."""
     o = result.overall
     lines = ["## What the model learned beyond the shortcuts", ""]
@@ -182,6 +203,15 @@ def _learned(result: Comparison) -> list[str]:
                 f"It is {_pp(gap)} pp more accurate on the {easy['n']} items the hypothesis alone gets right, "
                 "the share of its accuracy that the shortcuts may carry."
             )
+    if stress:
+        groups = {k: v for k, v in stress.items() if isinstance(v, dict)}
+        worst = max(groups, key=lambda k: groups[k]["flip_rate"])
+        said.append(
+            f"Under perturbations that keep the label, it changes its answer on up to "
+            f"{_pct(groups[worst]['flip_rate'])}% of pairs ({worst}; accuracy "
+            f"{_pp(groups[worst]['accuracy_delta'])} pp against clean): answers that hang on surface features "
+            "the label does not depend on."
+        )
     raw = result.calibration.get("finetuned_uncalibrated")
     if raw:
         cal = result.calibration["finetuned"]
@@ -277,13 +307,13 @@ def _examples(result: Comparison) -> list[str]:
     return parts
 
 
-def render(result: Comparison) -> str:
-    """The whole markdown report."""
+def render(result: Comparison, stress: dict | None = None) -> str:
+    """The whole markdown report (``stress``: metrics/stress.json, summarised when given)."""
     c = result.counts
     parts: list[Any] = [
         "# Baseline vs fine-tuned: failure comparison",
         "",
-        *_learned(result),
+        *_learned(result, stress),
         "",
         *_headline(result),
         "",
@@ -298,6 +328,8 @@ def render(result: Comparison) -> str:
         ),
         "",
         *_shortcuts(result),
+        "",
+        *_stress(stress),
         "",
         *_calibration(result),
         "",

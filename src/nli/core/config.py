@@ -160,6 +160,13 @@ class Compare:
     cue_min_count: int = spec(ge=1, default=10, hint="hypotheses a word must occur in to be a cue word")
 
 
+@dataclass
+class Stress:
+    # each pair is scored 5 times (clean + 4 perturbations): the stage's cost grows with pairs
+    pairs: int = spec(gt=0, hint="test pairs to perturb, e.g. 150")
+    examples: int = spec(ge=0, hint="flipped examples per perturbation in reports/stress.md")
+
+
 SECTIONS: dict[str, type] = {
     "data": Data,
     "split": Split,
@@ -169,6 +176,7 @@ SECTIONS: dict[str, type] = {
     "train": Train,
     "lora": Lora,
     "compare": Compare,
+    "stress": Stress,
 }
 TOP_LEVEL = {"seed", "profile", *SECTIONS}
 
