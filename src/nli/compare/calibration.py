@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss
 
 from nli.core.labels import LABELS, LOGPROB_COLUMNS, PROBABILITY_COLUMNS
@@ -50,22 +51,23 @@ def nll(frame: pd.DataFrame) -> float:
 
 
 def reliability(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
-    """Per non-empty confidence bin (lower, upper]: n, mean confidence, accuracy."""
+    """Per non-empty confidence bin (lower, upper]: n, mean confidence, accuracy (scikit-learn's calibration_curve)."""
     confidence = frame["confidence"].to_numpy(dtype=float)
-    correct = frame["correct"].to_numpy(dtype=float)
-    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    rows = []
-    for b in np.unique(index):
-        mask = index == b
-        rows.append(
-            {
-                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
-                "n": int(mask.sum()),
-                "confidence": float(confidence[mask].mean()),
-                "accuracy": float(correct[mask].mean()),
-            }
-        )
-    return pd.DataFrame(rows, columns=["bin", "n", "confidence", "accuracy"])
+    correct = frame["correct"].to_numpy(dtype=int)
+    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=bins, strategy="uniform")
+    # the counts of the same bins: calibration_curve's own rule (searchsorted on the inner edges) returns no counts
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=bins)
+    filled = np.flatnonzero(counts)
+    return pd.DataFrame(
+        {
+            "bin": [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in filled],
+            "n": counts[filled].astype(int),
+            "confidence": mean_confidence.astype(float),
+            "accuracy": accuracy.astype(float),
+        },
+        columns=["bin", "n", "confidence", "accuracy"],
+    )
 
 
 def ece(frame: pd.DataFrame, bins: int = BINS) -> float:
