@@ -65,7 +65,7 @@ def metrics(repo: Path) -> dict:
 
 def declared_bytes(repo: Path) -> dict[str, bytes]:
     """Every file under the plots, reports and model outputs (not metrics: their timings move)."""
-    folders = ("plots", "reports", "models/adapter", "models/snli-nli-adapter")
+    folders = ("plots", "reports", "models/adapter", "models/snli-nli-adapter")  # the latter holds temperature.json
     return {
         str(p.relative_to(repo)): p.read_bytes() for f in folders for p in sorted((repo / f).rglob("*")) if p.is_file()
     }
@@ -73,9 +73,21 @@ def declared_bytes(repo: Path) -> dict[str, bytes]:
 
 def test_repro_is_complete_idempotent_and_deterministic(repo):
     sh(repo, "dvc", "repro")
-    assert set(metrics(repo)) == {"data.json", "baseline.json", "train.json", "finetuned.json", "compare.json"}
+    assert set(metrics(repo)) == {
+        "data.json",
+        "baseline.json",
+        "train.json",
+        "finetuned.json",
+        "stress.json",
+        "compare.json",
+    }
     assert (repo / "models/adapter/adapter_model.safetensors").is_file()
     assert (repo / "reports/compare.md").read_text().startswith("#")
+    assert "## Stress tests" in (repo / "reports/compare.md").read_text()
+    assert (repo / "reports/stress.md").read_text().startswith("# Stress tests")
+    temperature = json.loads((repo / "models/temperature.json").read_text())["temperature"]
+    packaged = json.loads((repo / "models/snli-nli-adapter/temperature.json").read_text())["temperature"]
+    assert temperature == packaged > 0
     assert "up to date" in sh(repo, "dvc", "status")
     assert "didn't change, skipping" in sh(repo, "dvc", "repro") and "Running stage" not in sh(repo, "dvc", "repro")
     first = metrics(repo), (repo / "outputs/predictions/finetuned.csv").read_bytes()

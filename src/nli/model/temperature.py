@@ -40,8 +40,13 @@ def fit(logprobs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def probabilities(logprobs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """softmax(logprobs / T) per row: the calibrated distribution over the three labels."""
-    return softmax(np.asarray(logprobs, dtype=float) / temperature, axis=1)
+    """softmax(logprobs / T) per row: the calibrated distribution over the three labels.
+
+    In the scores' own dtype (float32 from scoring), so T = 1 gives the same numbers, to the last bit, as the plain
+    softmax the baseline and earlier runs wrote.
+    """
+    logprobs = np.asarray(logprobs)
+    return softmax(logprobs if temperature == 1 else logprobs / np.float32(temperature), axis=1)
 
 
 def write(path: str | Path, temperature: float, logprobs: np.ndarray, labels: np.ndarray) -> dict:
