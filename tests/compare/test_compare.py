@@ -584,3 +584,10 @@ def test_stage_reports_bad_input_without_traceback(tmp_path):
     assert done.stderr.startswith("error: ") and "finetuned.csv" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "metrics/compare.json").exists()
+
+
+def test_newcombe_unpaired_interval_matches_the_paper():
+    """Newcombe (1998), example (a): 56/70 - 48/80 = 0.2, method 10 (Wilson hybrid) gives [0.0524, 0.3339]."""
+    low, high = stats.newcombe_unpaired_ci(48, 80, 56, 70)
+    assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
+    assert stats.newcombe_unpaired_ci(0, 0, 1, 2) is None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from nli.compare import stats
 from nli.compare.analysis import EXAMPLE_GROUPS, FDR, Comparison
 from nli.compare.markdown import table
 from nli.core.labels import LABELS
@@ -199,9 +200,21 @@ def _learned(result: Comparison, stress: dict | None = None) -> list[str]:
             )
         if hard["n"] and easy["n"]:
             gap = easy["accuracy_after"] - hard["accuracy_after"]
+            ci = stats.newcombe_unpaired_ci(
+                round(hard["accuracy_after"] * hard["n"]),
+                hard["n"],
+                round(easy["accuracy_after"] * easy["n"]),
+                easy["n"],
+            )
+            leans = ci[0] > 0
             said.append(
-                f"It is {_pp(gap)} pp more accurate on the {easy['n']} items the hypothesis alone gets right, "
-                "the share of its accuracy that the shortcuts may carry."
+                f"On the {easy['n']} items the hypothesis alone gets right it scores {_pct(easy['accuracy_after'])}%, "
+                f"{_pp(gap)} pp against the hard items (95% CI {_ci(ci)}): "
+                + (
+                    "part of its accuracy rides on the shortcuts."
+                    if leans
+                    else "no clear sign that its accuracy rides on the shortcuts."
+                )
             )
     if stress:
         groups = {k: v for k, v in stress.items() if isinstance(v, dict)}
