@@ -36,14 +36,16 @@ def main() -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, ["model", "prompt", "evaluate", "stress"])
-    p_stress, seed = params["stress"], params["seed"]
+    p_stress, seed = params.stress, params.seed
     test = records.read_split(args.test)
-    pairs = perturb.sample(test, p_stress["pairs"], seed)
+    pairs = perturb.sample(test, p_stress.pairs, seed)
     variants = {name: perturb.perturb(pairs, name, seed) for name in perturb.PERTURBATIONS}
 
     metrics.reset_peak_memory()
     adapter = args.adapter or None
-    classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], adapter, "", args.params)
+    classifier = scoring.load_classifier(
+        params.model, params.prompt, batch_size=params.evaluate.batch_size, adapter=adapter, params_path=args.params
+    )
     everything = pairs + [pair for rows in variants.values() for pair in rows]  # one scoring pass, length-batched
     logprobs, speed = classifier.score(everything, desc="stress")
     labels = np.array(LABELS)[logprobs.argmax(axis=1)]
@@ -54,7 +56,7 @@ def main() -> None:
 
     results = analysis.paired_results(gold, clean, predicted)
     examples = {
-        name: analysis.flipped_examples(pairs, variants[name], gold, clean, predicted[name], p_stress["examples"])
+        name: analysis.flipped_examples(pairs, variants[name], gold, clean, predicted[name], p_stress.examples)
         for name in variants
     }
     files.write_json(args.metrics, analysis.metrics(results))

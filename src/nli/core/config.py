@@ -196,6 +196,7 @@ class Params:
     train: Train | None = None
     lora: Lora | None = None
     compare: Compare | None = None
+    stress: Stress | None = None
 
     def sections(self, names: list[str]) -> dict:
         """The named sections as plain dicts (for hashing and run logs)."""
