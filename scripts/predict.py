@@ -7,8 +7,10 @@
 
 Input: JSONL or CSV (by extension; `-` = standard input, JSONL) with `premise` and `hypothesis`
 (other fields are passed through). Output: JSONL with the predicted label and the probability of
-each label (softmax over the three label tokens). Model, prompt and batch size come from
-params.yaml, and scoring is the evaluate stages' own (`nli.scoring.Classifier`), so predictions
+each label (softmax over the three label tokens, divided by the temperature that evaluate_finetuned
+fitted on the validation split: `temperature.json` in the adapter folder, as packaged, or next to it,
+models/temperature.json for models/adapter; --temperature names another file or `none`). Model, prompt
+and batch size come from params.yaml, and scoring is the evaluate stages' own (`nli.scoring.Classifier`), so predictions
 match `evaluate_finetuned` exactly. Load time and per-pair latency go to standard error.
 
 With --stream on CPU the adapter is merged into the NF4-rounded base once and cached (`nli.serving.merged`): a third
@@ -22,18 +24,19 @@ import io as bytes_io
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from nli.core import config, files
 from nli.core.errors import UserError, run_stage
 from nli.core.labels import LABELS
-from nli.model import scoring
+from nli.model import scoring, temperature
 from nli.serving import inputs, merged, prepacked
 
 
-def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
-    probs = scoring.probabilities(logprobs)
+def labelled(pairs: list[dict], logprobs: np.ndarray, temp: float = 1.0) -> list[dict]:
+    probs = temperature.probabilities(logprobs, temp)
     return [
         {
             **pair,
@@ -44,7 +47,20 @@ def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
     ]
 
 
-def stream(classifier: scoring.Classifier) -> None:
+def find_temperature(option: str | None, adapter: str | None) -> float:
+    """T from --temperature (a file, or 'none' for 1), else from the adapter's own or neighbouring file."""
+    if option is not None:
+        return 1.0 if option.lower() == "none" else temperature.read(option)
+    if not adapter:
+        return 1.0  # the base model alone was never calibrated
+    for candidate in (Path(adapter) / "temperature.json", Path(adapter).parent / "temperature.json"):
+        if candidate.is_file():
+            return temperature.read(candidate)
+    print(f"no temperature.json in or next to {adapter}: probabilities are not temperature-scaled", file=sys.stderr)
+    return 1.0
+
+
+def stream(classifier: scoring.Classifier, temp: float) -> None:
     """One JSON pair per stdin line in, one labelled JSON line out, flushed as soon as it is scored."""
     latencies = []
     for lineno, raw in enumerate(sys.stdin.buffer, 1):
@@ -54,7 +70,7 @@ def stream(classifier: scoring.Classifier) -> None:
         try:  # the same checks as batch input, one line at a time
             pair = inputs.read_pairs("-", stdin=bytes_io.BytesIO(raw))[0]
             logprobs, _ = classifier.score([pair], progress=False)
-            out = labelled([pair], logprobs)[0]
+            out = labelled([pair], logprobs, temp)[0]
         except UserError as exc:  # report the bad line, keep serving the rest
             out = {"error": f"stdin line {lineno}: {str(exc).removeprefix('<stdin>:1: ')}"}
         print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -76,6 +92,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--stream", action="store_true", help="answer each stdin line as it arrives (model stays loaded)")
     ap.add_argument("--unmerged", action="store_true", help="--stream: keep the adapter apart from the base weights")
+    ap.add_argument(
+        "--temperature", default=None, help="temperature JSON file, or 'none' (default: the adapter's temperature.json)"
+    )
     args = ap.parse_args()
 
     start = time.perf_counter()
@@ -84,6 +103,7 @@ def main() -> None:
     adapter = args.adapter or None
     model = params.model
     merged_model = merged.merged_model_params(model, adapter) if args.stream and adapter and not args.unmerged else None
+    temp = find_temperature(args.temperature, adapter)
     if merged_model:
         print(f"adapter merged into the base once: {merged_model.name} (--unmerged keeps them apart)", file=sys.stderr)
         model, adapter = merged_model, None
@@ -100,12 +120,12 @@ def main() -> None:
     if args.stream:
         # cast the adapter and pack the CPU weights once, not once a pair
         with scoring.adapter_in_compute_dtype(classifier.model), prepacked.prepacked(classifier.model):
-            return stream(classifier)
+            return stream(classifier, temp)
 
     start = time.perf_counter()
     logprobs, _ = classifier.score(pairs, desc="predict")
     with files.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
-        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs))
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs, temp))
     seconds = time.perf_counter() - start
     print(
         f"predicted {len(pairs)} pairs in {seconds:.1f}s ({len(pairs) / seconds:.1f} pairs/s, "

@@ -1,7 +1,9 @@
 """Stages `evaluate_baseline` and `evaluate_finetuned`: restricted label scoring on the test set.
 
 The same code scores the pretrained model (zero- or few-shot) and the model with the trained
-adapter, so the two numbers differ only by the adapter.
+adapter, so the two numbers differ only by the adapter. With --val (the fine-tuned evaluation) it also
+scores the validation split, fits a temperature there (nli.model.temperature), writes it to --temperature
+and reports the test probabilities after it; the raw label log-probabilities stay in the logprob_* columns.
 """
 
 import argparse
@@ -14,7 +16,7 @@ from nli.core import config, files
 from nli.core.errors import UserError, run_stage
 from nli.core.labels import LABELS, PREDICTION_COLUMNS
 from nli.data import records
-from nli.model import metrics, prompts, scoring
+from nli.model import metrics, prompts, scoring, temperature
 
 
 def main() -> None:
@@ -23,6 +25,8 @@ def main() -> None:
     ap.add_argument("--test", default="data/split/test.jsonl")
     ap.add_argument("--train", default=None, help="train set: source of few-shot examples (baseline)")
     ap.add_argument("--adapter", default=None, help="PEFT adapter folder (fine-tuned evaluation)")
+    ap.add_argument("--val", default=None, help="validation split: fit a temperature on it (fine-tuned evaluation)")
+    ap.add_argument("--temperature", default=None, help="where --val writes the fitted temperature (JSON)")
     ap.add_argument("--predictions", required=True)
     ap.add_argument("--confusion", required=True, help="gold/predicted CSV for the confusion plot")
     ap.add_argument("--metrics", required=True)
@@ -34,8 +38,11 @@ def main() -> None:
     k = params.evaluate.few_shot_k if args.adapter is None else 0  # the adapter was trained zero-shot
     if k and not args.train:
         raise UserError("evaluate.few_shot_k > 0 needs --train (the pool the examples come from)")
+    if bool(args.val) != bool(args.temperature):
+        raise UserError("--val and --temperature go together: the temperature is fitted on the validation split")
     test = records.read_split(args.test)
     prefix = prompts.few_shot_prefix(params.prompt, records.read_split(args.train), k, params.seed) if k else ""
+    val = records.read_split(args.val) if args.val else None
 
     metrics.reset_peak_memory()
     classifier = scoring.load_classifier(
@@ -47,10 +54,15 @@ def main() -> None:
         params_path=args.params,
     )
     logprobs, speed = classifier.score(test, desc="evaluate")
+    fitted = {"temperature": 1.0}
+    if val is not None:
+        val_logprobs, _ = classifier.score(val, desc="validation (temperature)")
+        val_gold = np.array([r["label"] for r in val])
+        fitted = temperature.write(args.temperature, temperature.fit(val_logprobs, val_gold), val_logprobs, val_gold)
 
     gold = np.array([r["label"] for r in test])
     pred = logprobs.argmax(axis=1)
-    probs = scoring.probabilities(logprobs)
+    probs = temperature.probabilities(logprobs, fitted["temperature"])
     table = pd.DataFrame(
         {
             "id": [r["id"] for r in test],
@@ -78,6 +90,7 @@ def main() -> None:
             **classifier.loaded.info,
             "adapter": args.adapter or "none",
             "few_shot_k": k,
+            "temperature": fitted["temperature"],
             "label_tokens": dict(zip(LABELS, tokenizer.convert_ids_to_tokens(classifier.label_ids))),
         },
         cost={**speed, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
@@ -85,6 +98,11 @@ def main() -> None:
     print(
         f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  n={result['n']}  "
         f"{speed['examples_per_second']} ex/s"
+        + (
+            f"  temperature {fitted['temperature']} (validation NLL {fitted['nll_before']} -> {fitted['nll_after']})"
+            if val is not None
+            else ""
+        )
     )
 
 

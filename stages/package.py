@@ -1,6 +1,7 @@
 """Stage `package`: the trained adapter as a documented, portable model artifact.
 
-Copies the adapter files from --adapter (train made them portable: nli.train.portable)
+Copies the adapter files from --adapter (train made them portable: nli.train.portable) and the
+temperature fitted by evaluate_finetuned (--temperature, as temperature.json, which predict applies)
 and writes README.md, the model card (base model, prompt, verbalizers, data and split sizes, test
 metrics, how to load it), into --out. dvc.yaml declares --out under `artifacts:` (type model).
 It runs after `compare` because the card holds the test metrics.
@@ -22,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--adapter", type=Path, default=Path("models/adapter"))
+    ap.add_argument("--temperature", type=Path, default=Path("models/temperature.json"))
     ap.add_argument("--data-metrics", default="metrics/data.json")
     ap.add_argument("--finetuned-metrics", default="metrics/finetuned.json")
     ap.add_argument("--compare-metrics", default="metrics/compare.json")
@@ -32,9 +34,14 @@ def main() -> None:
     missing = [name for name in ADAPTER_FILES if not (args.adapter / name).is_file()]
     if missing:
         raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
+    if not args.temperature.is_file():
+        raise UserError(
+            f"{args.temperature} not found; run the evaluate_finetuned stage (dvc repro evaluate_finetuned)"
+        )
     with files.atomic_dir(args.out) as tmp:
         for name in ADAPTER_FILES:
             shutil.copyfile(args.adapter / name, tmp / name)
+        shutil.copyfile(args.temperature, tmp / "temperature.json")
         card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics, compare=args.compare_metrics)
     print(f"package: {args.out} ({', '.join(sorted(p.name for p in args.out.iterdir()))})")
 

@@ -36,7 +36,8 @@ def main(argv=None, callbacks=()) -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, SECTIONS)
-    p_train, seed = params.train, params.seed
+    p_train = params.train
+    seed = p_train.seed  # training only: the split was drawn with the top-level seed
     device = loading.runtime(params.model).device
     code = launch.relaunch(p_train.gpus, device, __file__, sys.argv[1:] if argv is None else list(argv))
     if code is not None:  # train.gpus > 1: the processes torchrun started did the work

@@ -359,13 +359,130 @@ def test_text_is_read_verbatim(pair):
     assert loaded["hypothesis"].iat[0] == "None"
 
 
+# ---------------------------------------------------------------- shortcuts, BH, risk-coverage, temperature
+
+CUE_POOL = (
+    [("Nobody is outside.", "contradiction")] * 6
+    + [("A man is outdoors.", "entailment")] * 6
+    + [("A tall man is here.", "neutral")] * 6
+    + [("A man is here.", label) for label in LABELS]
+)
+
+
+def write_train(path: Path) -> Path:
+    rows = [
+        {"id": f"validation-{i:06d}", "premise": "A man stands.", "hypothesis": h, "label": LABELS.index(g)}
+        for i, (h, g) in enumerate(CUE_POOL)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_pmi_cue_words_rank_by_pmi_and_skip_rare_words():
+    from nli.compare import shortcuts
+
+    hyps, labels = zip(*CUE_POOL, strict=True)
+    cues = shortcuts.cue_words(hyps, labels, per_label=2, min_count=3)
+    # "nobody" and "outside" occur only with contradiction: PMI log(3) each, ties alphabetical; "here" is in 9
+    # hypotheses, 7 of them neutral: log(7/9 / 7/21) < log(3) of "tall"
+    assert cues == {
+        "entailment": ("outdoors", "a"),
+        "neutral": ("tall", "here"),
+        "contradiction": ("nobody", "outside"),
+    }
+    assert shortcuts.cue_words(hyps, labels, per_label=2, min_count=8)["contradiction"] == ()
+
+
+def test_hypothesis_only_baseline_splits_the_test_set_into_hard_and_easy():
+    """Test items whose hypothesis cue agrees with gold are easy; a misleading cue makes them hard."""
+    train = pd.DataFrame(CUE_POOL, columns=["hypothesis", "gold"])
+    # 6 easy rows (cue agrees), 4 hard rows (cue says contradiction, gold entailment)
+    hyps = ["Nobody is outside."] * 2 + ["A man is outdoors."] * 2 + ["A tall man is here."] * 2
+    golds = ["contradiction"] * 2 + ["entailment"] * 2 + ["neutral"] * 2
+    hyps += ["Nobody is outside."] * 4
+    golds += ["entailment"] * 4
+    # the fine-tuned model is right on every row, the baseline on none
+    baseline, finetuned = prediction_rows([(False, True)] * 10, golds)
+    for rows in (baseline, finetuned):
+        for row, h in zip(rows, hyps, strict=True):
+            row["hypothesis"] = h
+    result = analysis.compare_predictions(
+        frame(baseline),
+        frame(finetuned),
+        examples_per_group=1,
+        bootstrap_samples=100,
+        seed=0,
+        train=train,
+        cue_min_count=3,
+    )
+    sc = result.shortcuts
+    assert sc.accuracy == pytest.approx(0.6) and sc.train_n == len(CUE_POOL)
+    assert (sc.subsets["hard"]["n"], sc.subsets["easy"]["n"]) == (4, 6)
+    assert sc.subsets["hard"]["accuracy_after"] == 1.0 and sc.subsets["hard"]["accuracy_before"] == 0.0
+    assert sc.subsets["hard"]["mcnemar_p"] == pytest.approx(stats.mcnemar_exact_p(4, 0))
+    # the cue-word slices use the pool's PMI words, not the paper's list
+    assert "tall" in result.slice_descriptions["cue:neutral"] and "sad" not in result.slice_descriptions["cue:neutral"]
+    metrics = analysis.metrics_dict(result)
+    assert metrics["hard_accuracy_after"] == 1.0 and metrics["hypothesis_only_accuracy"] == pytest.approx(0.6)
+    text = report.render(result)
+    assert "On the 4 test items where that classifier is wrong, the fine-tuned model is right on 100.00%" in text
+
+
+def test_slices_get_benjamini_hochberg_q_values():
+    from scipy.stats import false_discovery_control
+
+    changes = {
+        "a": {"n": 12, "fixed": 10, "broken": 0},
+        "b": {"n": 12, "fixed": 6, "broken": 1},
+        "c": {"n": 0, "fixed": 0, "broken": 0},
+        "d": {"n": 12, "fixed": 3, "broken": 3},
+    }
+    out = analysis.with_bh(changes)
+    p = [stats.mcnemar_exact_p(10, 0), stats.mcnemar_exact_p(6, 1), 1.0]
+    assert [out[k]["mcnemar_p"] for k in "abd"] == pytest.approx(p)
+    assert [out[k]["q_bh"] for k in "abd"] == pytest.approx(false_discovery_control(p))
+    # by hand: q_(i) = min over j >= i of p_(j) * m / j
+    assert out["b"]["q_bh"] == pytest.approx(min(p[1] * 3 / 2, 1.0)) and out["a"]["q_bh"] == pytest.approx(p[0] * 3)
+    assert out["c"]["q_bh"] is None
+
+
+def test_risk_coverage_keeps_the_most_confident_items():
+    from nli.compare import selective
+
+    confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.95, 0.3, 0.2, 0.1])
+    correct = np.array([1, 1, 0, 1, 0, 0, 1, 0, 1, 0], dtype=bool)
+    curve = selective.risk_coverage(confidence, correct, coverages=(0.2, 0.5, 1.0))
+    assert curve["n"].tolist() == [2, 5, 10]
+    assert curve["accuracy"].tolist() == pytest.approx([1.0, 0.8, 0.5])
+    assert curve["threshold"].tolist() == pytest.approx([0.9, 0.6, 0.1])
+    assert selective.accuracy_at(curve, 0.5) == pytest.approx(0.8)
+
+
+def test_calibration_before_temperature_comes_from_the_log_probabilities():
+    baseline, finetuned = prediction_rows(outcomes(4, 2, 1, 1))
+    ft = frame(finetuned)
+    for label in LABELS:
+        ft[f"logprob_{label}"] = np.log(ft[f"p_{label}"]) * 2.0  # raw logits twice as sharp as the scaled ones
+    result = analysis.compare_predictions(frame(baseline), ft, examples_per_group=1, bootstrap_samples=50, seed=0)
+    raw = calibration.summary(calibration.from_logprobs(ft))
+    assert result.calibration["finetuned_uncalibrated"] == pytest.approx(raw)
+    assert raw["nll"] != pytest.approx(result.calibration["finetuned"]["nll"])
+    assert calibration.from_logprobs(ft, temperature=2.0)["p_entailment"].to_numpy() == pytest.approx(
+        ft["p_entailment"].to_numpy()
+    )
+    assert "ece_after_uncalibrated" in analysis.metrics_dict(result)
+
+
 # ---------------------------------------------------------------- the stage
 
 
 def run_stage(tmp: Path, baseline: list[dict], finetuned: list[dict]) -> subprocess.CompletedProcess:
     write_csv(tmp / "baseline.csv", baseline)
     write_csv(tmp / "finetuned.csv", finetuned)
-    (tmp / "params.yaml").write_text("seed: 42\ncompare:\n  examples_per_group: 2\n  bootstrap_samples: 300\n")
+    (tmp / "params.yaml").write_text(
+        "seed: 42\ncompare:\n  examples_per_group: 2\n  bootstrap_samples: 300\n  cue_min_count: 2\n"
+    )
+    write_train(tmp / "train.jsonl")
     return subprocess.run(
         [
             sys.executable,
@@ -384,6 +501,10 @@ def run_stage(tmp: Path, baseline: list[dict], finetuned: list[dict]) -> subproc
             str(tmp / "plots/compare/slices.csv"),
             "--calibration-plot",
             str(tmp / "plots/compare/calibration.csv"),
+            "--risk-coverage-plot",
+            str(tmp / "plots/compare/risk_coverage.csv"),
+            "--train",
+            str(tmp / "train.jsonl"),
             "--run-log",
             str(tmp / "runs/compare.json"),
         ],
@@ -414,6 +535,14 @@ def test_stage_writes_all_outputs(tmp_path):
         "brier_after",
         "nll_before",
         "nll_after",
+        "slices_significant_bh",
+        "accuracy_at_coverage_80",
+        "hypothesis_only_accuracy",
+        "hard_accuracy_before",
+        "hard_accuracy_after",
+        "easy_accuracy_before",
+        "easy_accuracy_after",
+        "hard_mcnemar_p",
     ]
     assert (metrics["fixed"], metrics["broken"]) == (55, 30)
     assert metrics["accuracy_delta"] == pytest.approx(25 / 110, abs=1e-5)
@@ -437,6 +566,10 @@ def test_stage_writes_all_outputs(tmp_path):
     assert "| chance: uniform guess over the three labels | 33.33 |" in report
     assert "0.600 / 0.200 / 0.200" in report  # all three probabilities of an example
     assert "## Calibration" in report
+    assert report.index("## What the model learned beyond the shortcuts") < report.index("**Accuracy")
+    assert "## Hypothesis-only baseline: hard and easy test items" in report and "| q (BH) |" in report
+    curve = pd.read_csv(tmp_path / "plots/compare/risk_coverage.csv")
+    assert list(curve.columns) == ["coverage", "threshold", "n", "accuracy", "risk"] and curve["n"].iloc[-1] == 110
 
     run_log = json.loads((tmp_path / "runs/compare.json").read_text())
     assert set(run_log) == {"info", "cost"} and run_log["cost"]["seconds"] >= 0
@@ -451,3 +584,10 @@ def test_stage_reports_bad_input_without_traceback(tmp_path):
     assert done.stderr.startswith("error: ") and "finetuned.csv" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "metrics/compare.json").exists()
+
+
+def test_newcombe_unpaired_interval_matches_the_paper():
+    """Newcombe (1998), example (a): 56/70 - 48/80 = 0.2, method 10 (Wilson hybrid) gives [0.0524, 0.3339]."""
+    low, high = stats.newcombe_unpaired_ci(48, 80, 56, 70)
+    assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
+    assert stats.newcombe_unpaired_ci(0, 0, 1, 2) is None

@@ -71,6 +71,8 @@ BAD = [
     ("data.source", "s3", "data.source = 's3' is not allowed; use one of: dvc, hub"),
     ("compare.bootstrap_samples", 0, "compare.bootstrap_samples = 0 is out of range"),
     ("seed", -1, "seed = -1; use a non-negative integer"),
+    ("train.seed", -1, "train.seed = -1 is out of range"),
+    ("train.seed", 1.5, "train.seed = 1.5 (float); use an integer"),
 ]
 
 

@@ -99,7 +99,10 @@ def test_card_holds_prompt_verbalizers_data_metrics_and_loading():
     assert "merged model" in merged and "PeftModel" not in merged
 
 
-def run_package(tmp_path: Path, adapter: Path) -> subprocess.CompletedProcess:
+def run_package(tmp_path: Path, adapter: Path, temperature: Path | None = None) -> subprocess.CompletedProcess:
+    if temperature is None:
+        temperature = tmp_path / "temperature.json"
+        temperature.write_text('{"temperature": 1.5}\n')
     metrics = {}
     for name, content in (("data", DATA), ("finetuned", FINETUNED), ("compare", COMPARE)):
         metrics[name] = tmp_path / "metrics" / f"{name}.json"
@@ -113,6 +116,8 @@ def run_package(tmp_path: Path, adapter: Path) -> subprocess.CompletedProcess:
             str(ROOT / "params.yaml"),
             "--adapter",
             str(adapter),
+            "--temperature",
+            str(temperature),
             "--data-metrics",
             str(metrics["data"]),
             "--finetuned-metrics",
@@ -137,8 +142,14 @@ def test_package_stage_copies_the_adapter_and_writes_the_card(tmp_path):
     done = run_package(tmp_path, adapter)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "package"
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "temperature.json",
+    ]
     assert (out / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert json.loads((out / "temperature.json").read_text()) == {"temperature": 1.5}  # predict reads it there
     assert (out / "README.md").read_text() == card.render(params("smollm2-135m"), DATA, FINETUNED, COMPARE)
 
 
@@ -148,6 +159,16 @@ def test_package_stage_without_adapter_fails_in_one_line(tmp_path):
     assert done.stderr.startswith("error: ") and "run the train stage" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "package").exists()
+
+
+def test_package_stage_without_temperature_fails_in_one_line(tmp_path):
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}\n")
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    done = run_package(tmp_path, adapter, temperature=tmp_path / "missing.json")
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "evaluate_finetuned" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "package").exists()
 
 
 @pytest.mark.parametrize("name", ["smollm2-135m", "phi-2"])

@@ -164,6 +164,7 @@ PARAM_PROBES = [
     ("warmup-2", "stages/train.py", {"train.warmup_ratio": 2.0}, "train.warmup_ratio = 2.0 is out of range"),
     ("epochs-0", "stages/train.py", {"train.epochs": 0, "train.max_steps": -1}, "trains nothing"),
     ("epochs-neg", "stages/train.py", {"train.epochs": -1}, "train.epochs = -1 is out of range"),
+    ("train-seed-neg", "stages/train.py", {"train.seed": -1}, "train.seed = -1 is out of range"),
     ("template-brace", "stages/train.py", {"prompt.template": "P: {premise} H: {hypothesis} {"}, "Single '{'"),
     ("model-etc", "stages/train.py", {"model.name": "/etc"}, "model.name = '/etc' is a folder without config.json"),
     ("max-length-4", "stages/train.py", {"prompt.max_length": 4}, "prompt.max_length = 4 is out of range"),

@@ -65,7 +65,7 @@ def metrics(repo: Path) -> dict:
 
 def declared_bytes(repo: Path) -> dict[str, bytes]:
     """Every file under the plots, reports and model outputs (not metrics: their timings move)."""
-    folders = ("plots", "reports", "models/adapter", "models/snli-nli-adapter")
+    folders = ("plots", "reports", "models/adapter", "models/snli-nli-adapter")  # the latter holds temperature.json
     return {
         str(p.relative_to(repo)): p.read_bytes() for f in folders for p in sorted((repo / f).rglob("*")) if p.is_file()
     }
@@ -73,9 +73,21 @@ def declared_bytes(repo: Path) -> dict[str, bytes]:
 
 def test_repro_is_complete_idempotent_and_deterministic(repo):
     sh(repo, "dvc", "repro")
-    assert set(metrics(repo)) == {"data.json", "baseline.json", "train.json", "finetuned.json", "compare.json"}
+    assert set(metrics(repo)) == {
+        "data.json",
+        "baseline.json",
+        "train.json",
+        "finetuned.json",
+        "stress.json",
+        "compare.json",
+    }
     assert (repo / "models/adapter/adapter_model.safetensors").is_file()
     assert (repo / "reports/compare.md").read_text().startswith("#")
+    assert "## Stress tests" in (repo / "reports/compare.md").read_text()
+    assert (repo / "reports/stress.md").read_text().startswith("# Stress tests")
+    temperature = json.loads((repo / "models/temperature.json").read_text())["temperature"]
+    packaged = json.loads((repo / "models/snli-nli-adapter/temperature.json").read_text())["temperature"]
+    assert temperature == packaged > 0
     assert "up to date" in sh(repo, "dvc", "status")
     assert "didn't change, skipping" in sh(repo, "dvc", "repro") and "Running stage" not in sh(repo, "dvc", "repro")
     first = metrics(repo), (repo / "outputs/predictions/finetuned.csv").read_bytes()
@@ -99,8 +111,13 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
         ("src/nli/review/revisions.py", set()),  # the PR report's code: no stage
         ("scripts/pr_report.py", set()),
         ("src/nli/compare/report.py", {"compare"}),
-        ("src/nli/model/prompts.py", {"evaluate_baseline", "train", "evaluate_finetuned"}),
-        ("src/nli/core/labels.py", {"split", "evaluate_baseline", "train", "evaluate_finetuned", "compare", "package"}),
+        ("src/nli/compare/stats.py", {"compare", "stress"}),  # the stress stage's paired statistics
+        ("src/nli/stress/perturb.py", {"stress"}),
+        ("src/nli/model/prompts.py", {"evaluate_baseline", "train", "evaluate_finetuned", "stress"}),
+        (
+            "src/nli/core/labels.py",
+            {"split", "evaluate_baseline", "train", "evaluate_finetuned", "stress", "compare", "package"},
+        ),
     ],
 )
 def test_an_edit_reruns_only_the_stages_that_use_it(repo, edited, stages):
@@ -152,3 +169,38 @@ def test_queued_sweep_shows_in_exp_show(repo):
     )
     assert "lora.r" in table.splitlines()[0]
     assert {"2", "8"} <= {cell for line in table.splitlines()[1:] for cell in line.split(",")}
+
+
+def test_seed_sweep_summary_from_exp_show(repo, tmp_path):
+    """The README's seed sweep: queue training seeds for two recipes, then mean ± sd and a paired difference."""
+    sh(repo, "dvc", "exp", "run", "--queue", "-S", "profile=tiny", "-S", "lora.r=2,8", "-S", "train.seed=1,2")
+    sh(repo, "dvc", "queue", "start", "-j", "1")
+    deadline = time.time() + 900
+    while time.time() < deadline:
+        status = sh(repo, "dvc", "queue", "status")
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
+    out = tmp_path / "seeds.json"
+    printed = sh(repo, sys.executable, "scripts/seed_variance.py", "--output", str(out))
+    summary = json.loads(out.read_text())
+    by_r = {
+        r["recipe"]: r for r in summary["recipes"] if r["recipe"].startswith(("lora.r=2,", "lora.r=8,"))
+    }  # with the earlier experiments (train.lr=0.02, lora.r=4 ...) lora.r and train.lr set recipes apart
+    assert len(by_r) == 2 and all(r["seeds"] == [1, 2, 42] for r in by_r.values()), printed
+    accuracy = {
+        (
+            e["revs"][0]["data"]["params"]["params.yaml"]["data"]["lora"]["r"],
+            e["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["seed"],
+        ): e["revs"][0]["data"]["metrics"]["metrics/finetuned.json"]["data"]["accuracy"]
+        for row in rows
+        for e in row.get("experiments") or []
+        if e["revs"][0]["data"].get("metrics")
+    }
+    r2 = next(r for label, r in by_r.items() if label.startswith("lora.r=2,"))
+    assert r2["mean"] == pytest.approx(sum(accuracy[2, s] for s in (1, 2, 42)) / 3)
+    labels = [r["recipe"] for r in summary["recipes"]]
+    i, j = labels.index(r2["recipe"]), labels.index(next(k for k in by_r if k.startswith("lora.r=8,")))
+    diff = sh(repo, sys.executable, "scripts/seed_variance.py", "--compare", str(i), str(j))
+    assert "paired t over the same seeds" in diff and "95% CI" in diff

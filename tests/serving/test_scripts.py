@@ -260,3 +260,38 @@ def test_predict_stream_serves_the_merged_adapter_and_rebuilds_it_for_new_weight
         firsts.append((merges()[0], [[r[p] for p in probs] for r in merged[:4]]))
     assert firsts[0][0] != firsts[1][0]  # a new merge for the new adapter, the old one gone
     assert not np.allclose(firsts[0][1], firsts[1][1], atol=1e-4)  # answers of the new weights, not stale ones
+
+
+def test_predict_applies_the_temperature_that_evaluate_fitted_on_validation(trained):
+    """evaluate --val fits T and reports p = softmax(logprob / T); predict finds temperature.json next to the
+    adapter and gives the same probabilities for the same pairs; --temperature none gives the raw softmax."""
+    import pandas as pd
+    from scipy.special import softmax
+
+    test = [dict(r, id=f"test-{i}") for i, r in enumerate(make_pairs(12, seed=11))]
+    write_jsonl(trained / "test.jsonl", test)
+    evaluate = [sys.executable, str(ROOT / "stages/evaluate.py"), "--params", str(trained / "params.yaml")]
+    evaluate += ["--test", "test.jsonl", "--adapter", "adapter", "--val", "val.jsonl"]
+    evaluate += ["--temperature", "temperature.json", "--predictions", "pred.csv", "--confusion", "conf.csv"]
+    evaluate += ["--metrics", "m.json", "--run-log", "r.json"]
+    done = subprocess.run(evaluate, capture_output=True, text=True, cwd=trained)
+    assert done.returncode == 0, done.stderr
+    fitted = json.loads((trained / "temperature.json").read_text())
+    assert fitted["nll_after"] <= fitted["nll_before"] and fitted["temperature"] != 1.0
+    table = pd.read_csv(trained / "pred.csv")
+    logprobs = table[[f"logprob_{n}" for n in ("entailment", "neutral", "contradiction")]].to_numpy()
+    probs = table[["p_entailment", "p_neutral", "p_contradiction"]].to_numpy()
+    assert probs == pytest.approx(softmax(logprobs / fitted["temperature"], axis=1), abs=2e-4)
+
+    result = run(trained, "predict.py", "--input", "test.jsonl", "--adapter", "adapter")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    predicted = np.array([[r["p_entailment"], r["p_neutral"], r["p_contradiction"]] for r in rows])
+    assert predicted == pytest.approx(probs, abs=1e-3)
+    raw = run(trained, "predict.py", "--input", "test.jsonl", "--adapter", "adapter", "--temperature", "none")
+    raw_probs = np.array(
+        [[r["p_entailment"], r["p_neutral"], r["p_contradiction"]] for r in map(json.loads, raw.stdout.splitlines())]
+    )
+    assert raw_probs == pytest.approx(softmax(logprobs, axis=1), abs=1e-3)
+    bad = run(trained, "predict.py", "--input", "test.jsonl", "--adapter", "adapter", "--temperature", "nowhere.json")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "nowhere.json" in bad.stderr

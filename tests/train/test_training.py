@@ -398,3 +398,37 @@ def test_trainer_takes_its_training_order_from_our_sampler():
     torch.manual_seed(123)  # the stock sampler would draw from here
     seen = [int(t) - 5 for batch in trainer.get_train_dataloader() for t in batch["input_ids"][:, -1]]
     assert seen == training.length_grouped_indices(lengths, 4, torch.Generator().manual_seed(11))
+
+
+def test_train_seed_drives_training_and_the_split_seed_does_not(tmp_path, split_dir, params_file):
+    """A sweep over train.seed must change the run on the same split; the top-level seed (the split's) must not."""
+    from nli.core import config
+    from nli.train import training
+
+    def adapter(name, **overrides):
+        out = run(tmp_path, split_dir, params_file, name, **overrides)
+        params = config.load(tmp_path / "params.yaml", train_stage.SECTIONS)  # the file run() just wrote
+        fp = training.fingerprint(params, train_stage.SECTIONS, [split_dir / "train.jsonl", split_dir / "val.jsonl"])
+        return (out / "adapter" / "adapter_model.safetensors").read_bytes(), fp
+
+    base, fp_base = adapter("base")
+    other_split_seed, fp_split = run_with_top_level_seed(tmp_path, split_dir, params_file)
+    other_train_seed, fp_train = adapter("train7", train__seed=7)
+    assert other_split_seed == base and fp_split == fp_base
+    assert other_train_seed != base and fp_train != fp_base
+
+
+def run_with_top_level_seed(tmp_path, split_dir, params_file):
+    from nli.core import config
+    from nli.train import training
+
+    params = tiny_params()
+    params["seed"] = params["seed"] + 1
+    out = tmp_path / "split7"
+    path = params_file(params)
+    argv = ["--params", str(path), "--train", str(split_dir / "train.jsonl"), "--val", str(split_dir / "val.jsonl")]
+    argv += ["--adapter-dir", str(out / "adapter"), "--metrics", str(out / "m.json"), "--run-log", str(out / "r.json")]
+    train_stage.main([*argv, "--live-dir", "", "--checkpoints", str(tmp_path / "ckpt")])
+    typed = config.load(path, train_stage.SECTIONS)
+    fp = training.fingerprint(typed, train_stage.SECTIONS, [split_dir / "train.jsonl", split_dir / "val.jsonl"])
+    return (out / "adapter" / "adapter_model.safetensors").read_bytes(), fp

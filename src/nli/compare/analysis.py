@@ -13,14 +13,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import false_discovery_control
 
-from nli.compare import calibration, stats
-from nli.compare.slices import SLICES, Slice, slice_masks
-from nli.core.labels import LABELS
+from nli.compare import calibration, selective, shortcuts, stats
+from nli.compare.slices import SLICES, Slice, build_slices, slice_masks
+from nli.core.labels import LABELS, LOGPROB_COLUMNS
 
 EXAMPLE_GROUPS = ("corrected", "not_corrected", "regressed")
 MODELS = ("baseline", "finetuned")
 DECIMALS = 5
+FDR = 0.05  # Benjamini-Hochberg false discovery rate over the slices
+
+
+@dataclass
+class Shortcuts:
+    """The hypothesis-only reference and the hard/easy test subsets it defines."""
+
+    train_n: int
+    accuracy: float
+    accuracy_ci95: tuple[float, float]
+    cue_words: dict[str, tuple[str, ...]]
+    subsets: dict[str, dict[str, Any]]  # hard / easy -> accuracy_change(...) + mcnemar_p
 
 
 @dataclass
@@ -43,6 +56,39 @@ class Comparison:
     references: dict[str, tuple[str, float]]  # chance / majority -> (what, accuracy)
     bootstrap_samples: int
     seed: int
+    shortcuts: Shortcuts | None = None
+    risk_coverage: pd.DataFrame | None = None  # coverage, threshold, n, accuracy (fine-tuned)
+
+
+def shortcut_analysis(
+    before: np.ndarray, after: np.ndarray, gold: np.ndarray, test_hypotheses, train: pd.DataFrame, cue_words: dict
+) -> Shortcuts:
+    """Hypothesis-only accuracy and both models on its hard (wrong) and easy (right) test items."""
+    predicted = shortcuts.hypothesis_only(train["hypothesis"], train["gold"], test_hypotheses)
+    right = int(np.sum(predicted == gold))
+    masks = shortcuts.subsets(gold, predicted)
+    subsets = {}
+    for name, mask in masks.items():
+        change = stats.accuracy_change(before[mask], after[mask])
+        subsets[name] = {**change, "mcnemar_p": stats.mcnemar_exact_p(change["fixed"], change["broken"])}
+    return Shortcuts(
+        train_n=len(train),
+        accuracy=right / len(gold),
+        accuracy_ci95=stats.wilson(right, len(gold)),
+        cue_words=cue_words,
+        subsets=subsets,
+    )
+
+
+def with_bh(slice_changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each non-empty slice's exact McNemar p and its Benjamini-Hochberg adjusted q over all non-empty slices."""
+    names = [name for name, ch in slice_changes.items() if ch["n"]]
+    p = np.array([stats.mcnemar_exact_p(slice_changes[n]["fixed"], slice_changes[n]["broken"]) for n in names])
+    q = false_discovery_control(p, method="bh") if len(p) else p
+    out = {name: {**ch, "mcnemar_p": None, "q_bh": None} for name, ch in slice_changes.items()}
+    for name, p_value, q_value in zip(names, p, q, strict=True):
+        out[name].update(mcnemar_p=float(p_value), q_bh=float(q_value))
+    return out
 
 
 def select_examples(baseline: pd.DataFrame, finetuned: pd.DataFrame, per_group: int) -> dict[str, pd.DataFrame]:
@@ -81,9 +127,22 @@ def compare_predictions(
     examples_per_group: int,
     bootstrap_samples: int,
     seed: int,
-    slices: Sequence[Slice] = SLICES,
+    slices: Sequence[Slice] | None = None,
+    train: pd.DataFrame | None = None,
+    cue_words_per_label: int = 5,
+    cue_min_count: int = 10,
 ) -> Comparison:
-    """Compare two validated, paired prediction frames."""
+    """Compare two validated, paired prediction frames.
+
+    With ``train`` (the training pool's ``hypothesis`` and ``gold`` columns) the hypothesis-only baseline and its
+    hard/easy subsets are computed, and the cue-word slices use the pool's own PMI cue words (unless ``slices``
+    is given); without it the slices' fallback list is used and there is no shortcut analysis.
+    """
+    cue_words = None
+    if train is not None:
+        cue_words = shortcuts.cue_words(train["hypothesis"], train["gold"], cue_words_per_label, cue_min_count)
+    if slices is None:
+        slices = build_slices(cue_words) if cue_words is not None else SLICES
     before = baseline["correct"].to_numpy().astype(bool)
     after = finetuned["correct"].to_numpy().astype(bool)
     counts = stats.paired_counts(before, after)
@@ -93,6 +152,10 @@ def compare_predictions(
 
     gold = baseline["gold"].to_numpy()
     frames = dict(zip(MODELS, (baseline, finetuned), strict=True))
+    scores = {model: calibration.summary(frame) for model, frame in frames.items()}
+    if all(column in finetuned.columns for column in LOGPROB_COLUMNS):
+        # the fine-tuned probabilities before temperature scaling, from its raw label log-probabilities
+        scores["finetuned_uncalibrated"] = calibration.summary(calibration.from_logprobs(finetuned))
     reliability = pd.concat(
         [calibration.reliability(frame).assign(model=model) for model, frame in frames.items()], ignore_index=True
     )
@@ -102,17 +165,21 @@ def compare_predictions(
         counts=counts,
         mcnemar_p=stats.mcnemar_exact_p(counts["fixed"], counts["broken"]),
         per_label={label: change(gold == label) for label in LABELS},
-        slices={name: change(mask) for name, mask in slice_masks(baseline, slices).items()},
+        slices=with_bh({name: change(mask) for name, mask in slice_masks(baseline, slices).items()}),
         slice_descriptions={s.name: s.description for s in slices},
         transitions=stats.cross_table(baseline["predicted"], finetuned["predicted"]),
         confusion_baseline=stats.cross_table(baseline["gold"], baseline["predicted"]),
         confusion_finetuned=stats.cross_table(finetuned["gold"], finetuned["predicted"]),
         examples=select_examples(baseline, finetuned, examples_per_group),
-        calibration={model: calibration.summary(frame) for model, frame in frames.items()},
+        calibration=scores,
         reliability=reliability[["model", "bin", "n", "confidence", "accuracy"]],
         references=stats.reference_rows(baseline["gold"]),
         bootstrap_samples=bootstrap_samples,
         seed=seed,
+        shortcuts=None
+        if train is None
+        else shortcut_analysis(before, after, gold, baseline["hypothesis"].tolist(), train, cue_words),
+        risk_coverage=selective.risk_coverage(finetuned["confidence"].to_numpy(), after),
     )
 
 
@@ -125,7 +192,7 @@ def metrics_dict(result: Comparison) -> dict[str, Any]:
     overall = result.overall
     pairs = (("before", result.calibration["baseline"]), ("after", result.calibration["finetuned"]))
     low, high = overall["delta_ci95"]
-    return {
+    out = {
         "accuracy_delta": _round(overall["delta"]),
         "delta_ci_low": _round(low),
         "delta_ci_high": _round(high),
@@ -135,6 +202,23 @@ def metrics_dict(result: Comparison) -> dict[str, Any]:
         "broken": result.counts["broken"],
         **{f"{key}_{when}": _round(scores[key]) for key in ("ece", "brier", "nll") for when, scores in pairs},
     }
+    raw = result.calibration.get("finetuned_uncalibrated")
+    if raw:  # temperature scaling's effect: the fine-tuned scores before it (the *_after ones are after it)
+        out.update({f"{key}_after_uncalibrated": _round(raw[key]) for key in ("ece", "brier", "nll")})
+    out["slices_significant_bh"] = sum(
+        1 for ch in result.slices.values() if ch["q_bh"] is not None and ch["q_bh"] < FDR
+    )
+    if result.risk_coverage is not None and len(result.risk_coverage):
+        out["accuracy_at_coverage_80"] = _round(selective.accuracy_at(result.risk_coverage, 0.8))
+    if result.shortcuts:
+        sc = result.shortcuts
+        out["hypothesis_only_accuracy"] = _round(sc.accuracy)
+        for name, ch in sc.subsets.items():
+            if ch["n"]:
+                out[f"{name}_accuracy_before"] = _round(ch["accuracy_before"])
+                out[f"{name}_accuracy_after"] = _round(ch["accuracy_after"])
+        out["hard_mcnemar_p"] = float(f"{sc.subsets['hard']['mcnemar_p']:.4g}")
+    return out
 
 
 def slice_plot_rows(result: Comparison) -> pd.DataFrame:
@@ -146,6 +230,14 @@ def slice_plot_rows(result: Comparison) -> pd.DataFrame:
         for stage, key in (("baseline", "accuracy_before"), ("finetuned", "accuracy_after"))
     ]
     return pd.DataFrame(rows, columns=["slice", "n", "stage", "accuracy"])
+
+
+def risk_coverage_plot_rows(result: Comparison) -> pd.DataFrame:
+    """Risk-coverage curve of the fine-tuned model: coverage, confidence threshold, n kept, accuracy, risk."""
+    table = result.risk_coverage.copy()
+    for column in ("coverage", "threshold", "accuracy", "risk"):
+        table[column] = table[column].map(_round)
+    return table
 
 
 def calibration_plot_rows(result: Comparison) -> pd.DataFrame:

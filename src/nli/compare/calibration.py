@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss
+from scipy.special import softmax
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, log_loss
 
-from nli.core.labels import LABELS, PROBABILITY_COLUMNS
+from nli.core.labels import LABELS, LOGPROB_COLUMNS, PROBABILITY_COLUMNS
 
 BINS = 10
 # The CSV keeps 5 decimals, so a stored 0 means "below 5e-6": clip there instead of at log(0).
@@ -29,9 +31,19 @@ def gold_index(frame: pd.DataFrame) -> np.ndarray:
 
 
 def brier(frame: pd.DataFrame) -> float:
-    probs = probabilities(frame)
-    onehot = np.eye(len(LABELS))[gold_index(frame)]
-    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    """Multi-class Brier score: the sum over labels of each label's one-vs-rest Brier score."""
+    probs, gold = probabilities(frame), gold_index(frame)
+    return float(sum(brier_score_loss(gold == k, probs[:, k]) for k in range(len(LABELS))))
+
+
+def from_logprobs(frame: pd.DataFrame, temperature: float = 1.0) -> pd.DataFrame:
+    """A copy of ``frame`` whose probabilities and confidence come from its raw label log-probabilities / T."""
+    probs = softmax(frame[list(LOGPROB_COLUMNS)].to_numpy(dtype=float) / temperature, axis=1)
+    out = frame.copy()
+    for i, column in enumerate(PROBABILITY_COLUMNS):
+        out[column] = probs[:, i]
+    out["confidence"] = probs.max(axis=1)
+    return out
 
 
 def nll(frame: pd.DataFrame) -> float:
@@ -39,22 +51,23 @@ def nll(frame: pd.DataFrame) -> float:
 
 
 def reliability(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
-    """Per non-empty confidence bin (lower, upper]: n, mean confidence, accuracy."""
+    """Per non-empty confidence bin (lower, upper]: n, mean confidence, accuracy (scikit-learn's calibration_curve)."""
     confidence = frame["confidence"].to_numpy(dtype=float)
-    correct = frame["correct"].to_numpy(dtype=float)
-    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    rows = []
-    for b in np.unique(index):
-        mask = index == b
-        rows.append(
-            {
-                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
-                "n": int(mask.sum()),
-                "confidence": float(confidence[mask].mean()),
-                "accuracy": float(correct[mask].mean()),
-            }
-        )
-    return pd.DataFrame(rows, columns=["bin", "n", "confidence", "accuracy"])
+    correct = frame["correct"].to_numpy(dtype=int)
+    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=bins, strategy="uniform")
+    # the counts of the same bins: calibration_curve's own rule (searchsorted on the inner edges) returns no counts
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=bins)
+    filled = np.flatnonzero(counts)
+    return pd.DataFrame(
+        {
+            "bin": [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in filled],
+            "n": counts[filled].astype(int),
+            "confidence": mean_confidence.astype(float),
+            "accuracy": accuracy.astype(float),
+        },
+        columns=["bin", "n", "confidence", "accuracy"],
+    )
 
 
 def ece(frame: pd.DataFrame, bins: int = BINS) -> float:

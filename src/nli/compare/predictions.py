@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nli.core.errors import UserError
-from nli.core.labels import LABELS, PREDICTION_COLUMNS, PROBABILITY_COLUMNS
+from nli.core.labels import LABELS, LOGPROB_COLUMNS, PREDICTION_COLUMNS, PROBABILITY_COLUMNS
 
 NUMBER_COLUMNS = (*PROBABILITY_COLUMNS, "confidence")
 
@@ -95,6 +97,17 @@ def load_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
                 "write the softmax probability as a number",
             )
         frame[column] = values.astype(float)
+    for column in LOGPROB_COLUMNS if all(c in frame.columns for c in LOGPROB_COLUMNS) else ():
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(~(values <= 0).to_numpy())  # NaN fails too
+        if bad.size:
+            raise fail(
+                int(bad[0]),
+                column,
+                f"{frame[column].iat[bad[0]]!r} is not a log-probability (a number <= 0)",
+                "write the label token's log-probability or leave out the logprob_* columns",
+            )
+        frame[column] = values.astype(float)
     return frame
 
 
@@ -122,3 +135,19 @@ def check_paired(
                 f"but {baseline_path} has {baseline[column].iat[row]!r}",
                 fix,
             )
+
+
+def load_stress(path: str | os.PathLike[str]) -> dict:
+    """metrics/stress.json as the stress stage writes it (clean_accuracy, then one group per perturbation)."""
+    fix = "run the stress stage that writes it (dvc repro stress)"
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CompareInputError(path, "file not found", fix) from None
+    except ValueError as err:
+        raise CompareInputError(path, f"not JSON ({err})", fix) from None
+    groups = {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+    keys = {"accuracy", "accuracy_delta", "flip_rate", "mcnemar_p"}
+    if "clean_accuracy" not in data or not groups or any(not keys <= set(v) for v in groups.values()):
+        raise CompareInputError(path, f"expected clean_accuracy and per-perturbation {sorted(keys)}", fix)
+    return data

@@ -4,7 +4,7 @@ Every slice rule lives in ``SLICES``: a list of ``Slice(name, description,
 rule)`` entries, where ``rule`` takes an ``Example`` (premise, hypothesis,
 gold label and their lowercase tokens) and returns ``True`` when the example
 belongs to the slice. Slices may overlap. To add one, add an entry to the
-list built in ``_build_slices`` (families stay together in the report), e.g.::
+list built in ``build_slices`` (families stay together in the report), e.g.::
 
     Slice(
         "hyp_has_number",
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +37,8 @@ NEGATION_WORDS = frozenset(
     {"no", "not", "never", "nobody", "nothing", "none", "nowhere", "neither", "nor", "n't", "cannot", "noone"}
 )
 
-# Hypothesis-only cue words per label (Gururangan et al., 2018, Table 4, SNLI).
+# Hypothesis-only cue words per label (Gururangan et al., 2018, Table 4, SNLI): the fallback when no training pool
+# is given. The compare stage ranks its own by PMI on the training pool (nli.compare.shortcuts.cue_words).
 CUE_WORDS: dict[str, frozenset[str]] = {
     "entailment": frozenset({"outdoors", "least", "instrument", "outside", "animal"}),
     "neutral": frozenset({"tall", "first", "competition", "sad", "favorite"}),
@@ -94,15 +95,17 @@ def _full_overlap(ex: Example) -> bool:
     return bool(ex.hypothesis_tokens) and set(ex.hypothesis_tokens) <= set(ex.premise_tokens)
 
 
-def _has_cue(ex: Example, label: str) -> bool:
-    return not CUE_WORDS[label].isdisjoint(ex.hypothesis_tokens)
+def _has_cue(ex: Example, words: frozenset[str]) -> bool:
+    return not words.isdisjoint(ex.hypothesis_tokens)
 
 
 def _in_range(value: float, low: float, high: float) -> bool:
     return low <= value < high
 
 
-def _build_slices() -> list[Slice]:
+def build_slices(cue_words: Mapping[str, Iterable[str]] = CUE_WORDS) -> list[Slice]:
+    """The registry, with ``cue_words`` (label -> words) defining the cue-word family."""
+    cues = {label: frozenset(cue_words.get(label, ())) for label in LABELS}
     slices = [
         Slice(
             "negation:hypothesis_only",
@@ -128,22 +131,22 @@ def _build_slices() -> list[Slice]:
             )
         )
     for label in LABELS:
-        words = ", ".join(sorted(CUE_WORDS[label]))
+        words = ", ".join(sorted(cues[label])) or "none"
         slices += [
             Slice(
                 f"cue:{label}",
                 f"hypothesis has a cue word for {label} ({words})",
-                lambda ex, label=label: _has_cue(ex, label),
+                lambda ex, cue=cues[label]: _has_cue(ex, cue),
             ),
             Slice(
                 f"cue:{label}/gold={label}",
                 f"{label} cue word and gold {label} (cue agrees)",
-                lambda ex, label=label: _has_cue(ex, label) and ex.gold == label,
+                lambda ex, label=label, cue=cues[label]: _has_cue(ex, cue) and ex.gold == label,
             ),
             Slice(
                 f"cue:{label}/gold!={label}",
                 f"{label} cue word but gold is another label (cue misleads)",
-                lambda ex, label=label: _has_cue(ex, label) and ex.gold != label,
+                lambda ex, label=label, cue=cues[label]: _has_cue(ex, cue) and ex.gold != label,
             ),
         ]
     for name, low, high in [("<1", 0, 1), ("1-2", 1, 2), ("2-3", 2, 3), (">=3", 3, math.inf)]:
@@ -157,7 +160,7 @@ def _build_slices() -> list[Slice]:
     return slices
 
 
-SLICES: list[Slice] = _build_slices()
+SLICES: list[Slice] = build_slices()
 
 
 def slice_masks(frame: pd.DataFrame, slices: Sequence[Slice] = SLICES) -> dict[str, np.ndarray]:

@@ -64,6 +64,19 @@ def newcombe_paired_ci(counts: dict[str, int], level: float = LEVEL) -> tuple[fl
     return max(-1.0, delta - down), min(1.0, delta + up)
 
 
+def newcombe_unpaired_ci(
+    successes_a: int, n_a: int, successes_b: int, n_b: int, level: float = LEVEL
+) -> tuple[float, float] | None:
+    """Interval of p_b - p_a for two independent proportions (Newcombe 1998, method 10: Wilson hybrid score)."""
+    if n_a == 0 or n_b == 0:
+        return None
+    p_a, p_b = successes_a / n_a, successes_b / n_b
+    l_a, u_a = wilson(successes_a, n_a, level)
+    l_b, u_b = wilson(successes_b, n_b, level)
+    delta = p_b - p_a
+    return delta - math.hypot(p_b - l_b, u_a - p_a), delta + math.hypot(u_b - p_b, p_a - l_a)
+
+
 def bootstrap_delta_ci(
     before: np.ndarray, after: np.ndarray, n_samples: int, seed: int, level: float = LEVEL
 ) -> tuple[float, float] | None:

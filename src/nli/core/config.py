@@ -136,6 +136,9 @@ class Train:
     # >1: the train stage relaunches itself under torch.distributed.run on this many GPUs of one host;
     # batch_size stays the batch of one optimizer step, shared among the GPUs
     gpus: int = spec(ge=1, le=1024, default=1)
+    # Training's own seed (LoRA init, batch order), apart from the top-level seed that draws the split, so a
+    # sweep over training seeds keeps the same train/val/test pairs.
+    seed: int = spec(ge=0, hint="a non-negative integer such as 42")
 
     def check(self, where: str) -> None:
         if self.batch_size % self.gpus:
@@ -163,6 +166,16 @@ class Lora:
 class Compare:
     examples_per_group: int = spec(ge=0)
     bootstrap_samples: int = spec(gt=0)
+    # cue words ranked by PMI on the training hypotheses; PMI favours rare words, hence the count floor
+    cue_words_per_label: int = spec(gt=0, default=5)
+    cue_min_count: int = spec(ge=1, default=10, hint="hypotheses a word must occur in to be a cue word")
+
+
+@dataclass
+class Stress:
+    # each pair is scored 5 times (clean + 4 perturbations): the stage's cost grows with pairs
+    pairs: int = spec(gt=0, hint="test pairs to perturb, e.g. 150")
+    examples: int = spec(ge=0, hint="flipped examples per perturbation in reports/stress.md")
 
 
 SECTIONS: dict[str, type] = {
@@ -174,6 +187,7 @@ SECTIONS: dict[str, type] = {
     "train": Train,
     "lora": Lora,
     "compare": Compare,
+    "stress": Stress,
 }
 TOP_LEVEL = {"seed", "profile", *SECTIONS}
 
@@ -193,6 +207,7 @@ class Params:
     train: Train | None = None
     lora: Lora | None = None
     compare: Compare | None = None
+    stress: Stress | None = None
 
     def sections(self, names: list[str]) -> dict:
         """The named sections as plain dicts (for hashing and run logs)."""

@@ -83,7 +83,7 @@ def render(params: config.Params, data: dict, finetuned: dict, compare: dict, *,
         f"LoRA r = {lora.r}, alpha = {lora.alpha}, dropout = {lora.dropout}, target modules "
         f"`{lora.target_modules}`{layers}; "
         f"learning rate {train.lr} ({train.lr_scheduler}, warmup {train.warmup_ratio}), batch size "
-        f"{train.batch_size} x {train.grad_accum}, "
+        f"{train.batch_size} x {train.grad_accum}, training seed {train.seed}, "
         + (f"{train.max_steps} steps." if train.max_steps > 0 else f"{train.epochs} epoch(s)."),
         "",
         "## Test metrics",
@@ -137,6 +137,10 @@ def render(params: config.Params, data: dict, finetuned: dict, compare: dict, *,
         "",
         "Scoring new pairs exactly as the evaluation does: "
         "`python scripts/predict.py --adapter path/to/this/folder --input pairs.jsonl`.",
+        "",
+        "Probabilities are temperature-scaled: `temperature.json` holds the temperature T fitted on the validation "
+        "split; divide the three label log-probabilities by T before the softmax (`predict.py` does). The predicted "
+        "label does not change.",
     ]
     return "\n".join(lines) + "\n"
 

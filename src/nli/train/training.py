@@ -277,8 +277,8 @@ def training_arguments(
 
 def fingerprint(params: config.Params, sections: list[str], paths: list[str]) -> str:
     """Identify a training run by everything that shapes it, so a resume never mixes two runs."""
-    shaping = [*params.sections(sections).values(), params.seed]
-    h = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
+    # train.seed is in the train section; the split's seed reaches the run through the split files' bytes
+    h = hashlib.sha256(json.dumps(list(params.sections(sections).values()), sort_keys=True).encode())
     for p in paths:
         h.update(Path(p).read_bytes())
     return h.hexdigest()[:16]
