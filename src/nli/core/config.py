@@ -168,6 +168,53 @@ SECTIONS: dict[str, type] = {
 TOP_LEVEL = {"seed", "profile", *SECTIONS}
 
 
+_PARAMS_PATH = ["params.yaml"]  # the params file this process read: later errors (model loading) name it
+
+
+def shown_path() -> str:
+    """The params file this process loaded (``--params``), for errors found after loading (device, model)."""
+    return _PARAMS_PATH[0]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader minus what never belongs in params: a key given twice (YAML keeps the later value
+    without a word) and aliases (``*name``), which can expand a 1 KB file into more than memory holds."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise UserError(
+                f"{self.name}:{mark.line + 1}: a YAML alias (*{self.peek_event().anchor}); params take plain values, "
+                f"so write the value out instead of an anchor and alias"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                continue  # an unhashable key: YAML's own error follows
+            if first != key_node.start_mark.line + 1:
+                raise UserError(
+                    f"{self.name}:{key_node.start_mark.line + 1}: duplicate key {key!r} (first on line {first}); "
+                    f"YAML would keep only the later value, so delete one of them"
+                )
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path):
+    """A params file's contents through :class:`_StrictLoader` (duplicate keys and aliases are errors)."""
+    loader = _StrictLoader(path.read_text(encoding="utf-8"))
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load(path: str | Path, sections: list[str]) -> dict:
     """Read ``path``, validate ``seed`` and ``sections``; return the params as plain nested dicts."""
     raw, typed = _read_and_parse(path, sections)
@@ -182,8 +229,11 @@ def parse(path: str | Path, sections: list[str]) -> dict:
 
 def _read_and_parse(path, sections) -> tuple[dict, dict]:
     path = Path(path)
+    _PARAMS_PATH[0] = str(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; --params takes a params file such as params.yaml")
     try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+        params = read_yaml(path)
     except FileNotFoundError:
         raise UserError(f"{path} not found; run from the repository root or pass --params") from None
     except UnicodeDecodeError as exc:
@@ -199,7 +249,7 @@ def _read_and_parse(path, sections) -> tuple[dict, dict]:
         )
     seed = params.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise UserError(f"{path}: seed = {seed!r}; use a non-negative integer such as 42")
+        raise UserError(f"{path}: seed = {_shown(seed)}; use a non-negative integer such as 42")
     typed = {}
     for name in sections:
         if name not in SECTIONS:
@@ -234,6 +284,15 @@ def build(cls: type, values, where: str):
     return obj
 
 
+def _shown(value) -> str:
+    """A value for an error message, cut short: a params value can be arbitrarily large."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 6, 6, 80, 80
+    return short.repr(value)
+
+
 def _check_value(value, hint, meta: dict, where: str):
     if dataclasses.is_dataclass(hint):
         return build(hint, value, where)
@@ -243,29 +302,29 @@ def _check_value(value, hint, meta: dict, where: str):
     if isinstance(value, str) and str in options:
         if choices and value not in choices:
             wanted = ", ".join(choices) + (" or a positive integer" if int in options else "")
-            raise UserError(f"{where} = {value!r} is not allowed; use one of: {wanted}{fix}")
+            raise UserError(f"{where} = {_shown(value)} is not allowed; use one of: {wanted}{fix}")
         if meta.get("nonempty") and not value.strip():
             raise UserError(f"{where} is empty; give it a value{fix}")
         return value
     if typing.get_origin(list[str]) in [typing.get_origin(o) for o in options] and isinstance(value, list):
         if not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise UserError(f"{where} = {value!r}; use a non-empty list of module names{fix}")
+            raise UserError(f"{where} = {_shown(value)}; use a non-empty list of module names{fix}")
         return value
     if isinstance(value, bool):
         if bool in options:
             return value
-        raise UserError(f"{where} = {value!r} is a boolean; use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} is a boolean; use {_describe(options, meta)}{fix}")
     if bool in options:
-        raise UserError(f"{where} = {value!r} must be true or false (unquoted YAML booleans)")
+        raise UserError(f"{where} = {_shown(value)} must be true or false (unquoted YAML booleans)")
     number_ok = (int in options and isinstance(value, int)) or (float in options and isinstance(value, (int, float)))
     if not number_ok:
-        raise UserError(f"{where} = {value!r} ({type(value).__name__}); use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} ({type(value).__name__}); use {_describe(options, meta)}{fix}")
     if not math.isfinite(value):
-        raise UserError(f"{where} = {value!r} is not a finite number; use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} is not a finite number; use {_describe(options, meta)}{fix}")
     for key, ok in (("gt", float.__gt__), ("ge", float.__ge__), ("lt", float.__lt__), ("le", float.__le__)):
         bound = meta.get(key)
         if bound is not None and not ok(float(value), float(bound)):
-            raise UserError(f"{where} = {value!r} is out of range; use {_describe(options, meta)}{fix}")
+            raise UserError(f"{where} = {_shown(value)} is out of range; use {_describe(options, meta)}{fix}")
     return value
 
 
@@ -293,8 +352,9 @@ def _describe(options, meta: dict) -> str:
     return text
 
 
-def check_template(template: str, where: str = "params.yaml: prompt.template") -> str:
+def check_template(template: str, where: str | None = None) -> str:
     """The template must hold exactly ``{premise}`` and ``{hypothesis}``; a stray brace is an error."""
+    where = where or f"{shown_path()}: prompt.template"
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
