@@ -112,9 +112,14 @@ class Prompt:
         check_template(self.template, f"{where}.template")
 
 
+# A batch larger than this holds more pairs than any split here; torch's batch sampler allocates a list of the
+# batch size up front, so a size such as 1e19 would fail deep inside it instead of here.
+MAX_BATCH = 100_000
+
+
 @dataclass
 class Evaluate:
-    batch_size: int = spec(gt=0)
+    batch_size: int = spec(gt=0, le=MAX_BATCH)
     few_shot_k: int = spec(ge=0)
 
 
@@ -123,8 +128,8 @@ class Train:
     lr: float = spec(gt=0, le=1, hint="e.g. 0.001 for LoRA on CPU, 2e-4 on a GPU")
     epochs: float = spec(ge=0)
     max_steps: int = spec(ge=-1, hint="-1 to train for train.epochs, or a positive step count")
-    batch_size: int = spec(gt=0)
-    grad_accum: int = spec(gt=0)
+    batch_size: int = spec(gt=0, le=MAX_BATCH)
+    grad_accum: int = spec(gt=0, le=MAX_BATCH)
     warmup_ratio: float = spec(ge=0, lt=1, hint="a fraction of the run, e.g. 0.05")
     lr_scheduler: str = spec(choices=SCHEDULERS)
     weight_decay: float = spec(ge=0, le=1)

@@ -49,7 +49,13 @@ PATH_FIXES = {
 
 def os_error(exc: OSError, path=None, kept: bool = False) -> UserError:
     """Any failed file operation as one user error naming the path (disk full, permissions, folder for file)."""
+    from pathlib import Path
+
     path = path if path is not None else exc.filename
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and path is not None:
+        blocking = next((p for p in Path(path).parents if p.is_file()), None)
+        if blocking is not None:  # mkdir of the output's folder met a file on the way
+            return UserError(f"{path}: {blocking} is a file, not a folder; fix the path or move that file")
     if exc.errno in DISK_ERRNOS or exc.errno not in PATH_FIXES:
         return disk_error(exc, path, kept)
     return UserError(f"{path}: {exc.strerror or type(exc).__name__}; {PATH_FIXES[exc.errno]}")

@@ -47,7 +47,7 @@ def check_output_file(path: str | os.PathLike) -> None:
 
 def _special(path: Path) -> bool:
     """An existing file that is not a regular file (a device such as /dev/stdout, a named pipe, a socket)."""
-    return path.exists() and not path.is_file()
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 @contextmanager
