@@ -18,7 +18,7 @@ def skip_unused_bitsandbytes(model_params: dict) -> bool:
     if quant.get("load_in_4bit"):
         source = sources.resolve(model_params["name"])
         dtype = loading.pick_dtype(model_params.get("compute_dtype", "auto"), "cpu")
-        if not Path(source).is_dir() or not loading.nf4_rounded(source, quant, dtype, build=False).is_dir():
+        if not Path(source).is_dir() or not loading.nf4_rounded_ready(source, quant, dtype):
             return False
     sys.modules["bitsandbytes"] = None  # `import bitsandbytes` now raises ImportError; PEFT then goes without
     return True
