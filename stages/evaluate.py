@@ -4,21 +4,20 @@ The same code scores the pretrained model (zero- or few-shot) and the model with
 adapter, so the two numbers differ only by the adapter.
 """
 
-import argparse
 import time
 
 import numpy as np
 import pandas as pd
 
 from nli.core import config, files
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.core.labels import LABELS, PREDICTION_COLUMNS
 from nli.data import records
 from nli.model import metrics, prompts, scoring
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--test", default="data/split/test.jsonl")
     ap.add_argument("--train", default=None, help="train set: source of few-shot examples (baseline)")
@@ -46,6 +45,7 @@ def main() -> None:
 
     metrics.reset_peak_memory()
     classifier = scoring.load_classifier(params, params["evaluate"]["batch_size"], args.adapter, prefix, args.params)
+    classifier.warn_truncated(test, f"evaluate {args.test}")
     logprobs, speed = classifier.score(test, desc="evaluate")
 
     gold = np.array([r["label"] for r in test])
