@@ -24,7 +24,7 @@ def test_a_named_pipe_output_is_written_directly(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
     reader.start()
     files.write_text(fifo, "hello\n")
     reader.join(timeout=30)
