@@ -112,8 +112,8 @@ class Prompt:
         check_template(self.template, f"{where}.template")
 
 
-# A batch larger than this holds more pairs than any split here; torch's batch sampler allocates a list of the
-# batch size up front, so a size such as 1e19 would fail deep inside it instead of here.
+# A batch larger than this holds more pairs than any split here; a size beyond sys.maxsize (1e19) would otherwise
+# fail deep inside torch's batch sampler (itertools.islice) with a traceback instead of here.
 MAX_BATCH = 100_000
 
 
