@@ -579,15 +579,13 @@ def p_path_is_folder(what: str):
 
 
 def p_alias_bomb(ws):
-    bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    for i, name in enumerate("bcdefghi"):
-        prev = "abcdefghi"[i]
-        bomb.append(
-            f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
-        )
-    params = tiny_params()
-    text = yaml.safe_dump(params, sort_keys=False).replace("  train_size: 48", "  train_size: *i")
-    path = params_with(ws, "bomb", "bombs:\n" + "\n".join("  " + b for b in bomb) + "\n" + text)
+    """A 1 KB value that expands to 9**9 items: anchors defined inside the value of a known key."""
+    chain = ["&a [x, x, x, x, x, x, x, x, x]"]
+    chain += [f"&{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi")]
+    text = yaml.safe_dump(tiny_params(), sort_keys=False).replace(
+        "  train_size: 48", f"  train_size: [{', '.join(chain)}]"
+    )
+    path = params_with(ws, "bomb", text)
     r = split(ws, ws / "raw", params=path, out="split-bomb", memory_gb=3, timeout=120)
     return verdict_error(r, str(path))
 
@@ -622,7 +620,8 @@ def p_remote_code(ws):
 def p_params_named(what: str):
     def probe(ws):
         if what == "verbalizers":
-            params = params_with(ws, "other", **{"prompt.verbalizers.neutral": "yes"})
+            same = tiny_params()["prompt"]["verbalizers"]["entailment"]
+            params = params_with(ws, "other", **{"prompt.verbalizers.neutral": same})
         elif what == "device":
             params = params_with(ws, "other-device", **{"model.device": "cuda"})
             if _has_cuda():
@@ -741,7 +740,7 @@ def main() -> None:
     global CODE
     ap = argparse.ArgumentParser(description="count the probes' verdicts per class on a checkout")
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose scripts run (default: this one)")
-    ap.add_argument("-k", default="", help="only probes whose id contains this")
+    ap.add_argument("-k", default="", help="only probes whose id contains one of these (comma-separated)")
     ap.add_argument("--shard", default="0/1", help="i/n: run every n-th probe from the i-th (to split a run)")
     ap.add_argument("-v", "--verbose", action="store_true", help="show the last command's stderr of a failed probe")
     args = ap.parse_args()
@@ -751,7 +750,7 @@ def main() -> None:
         ws = make_ws(Path(tmp))
         shard, shards = map(int, args.shard.split("/"))
         for index, (klass, name, fn) in enumerate(PROBES):
-            if args.k not in name or index % shards != shard:
+            if not any(k in name for k in args.k.split(",")) or index % shards != shard:
                 continue
             verdict = fn(ws)
             table.setdefault(klass, Counter())[verdict] += 1
