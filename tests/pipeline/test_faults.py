@@ -35,7 +35,7 @@ from conftest import ROOT, make_pairs, tiny_params, write_jsonl  # noqa: E402
 
 # the checkout whose commands the probes run (this one, unless --root names another)
 CODE = Path(os.environ.get("FAULTS_ROOT", ROOT)).resolve()
-SCRIPT_TIMEOUT = 300
+SCRIPT_TIMEOUT = int(os.environ.get("FAULTS_TIMEOUT", 300))  # seconds a command may take (raise it on a busy machine)
 
 
 def env(**extra) -> dict:
