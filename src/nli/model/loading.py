@@ -128,7 +128,7 @@ def check_local_model(source: str, name: str) -> None:
             if cached
             else "re-create or re-download it (a merged model: rerun scripts/merge_adapter.py)"
         )
-        raise UserError(f"model folder {folder} is damaged ({why}); {fix}")
+        raise UserError(f"model folder {folder} is damaged: {folder}/{why}; {fix}")
 
 
 def _from_nf4_rounded(folder: Path, dtype: torch.dtype) -> torch.nn.Module:
