@@ -12,28 +12,51 @@ or set `model.name: merged/` and `model.quantization.load_in_4bit: false` in par
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from nli.core import config, files
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, fraction, positive_int, run_stage
 from nli.model import adapters, scoring
 from nli.package import card
 from nli.serving import inputs
 
+MERGE_MARK = "merge_check.json"  # in every folder this script writes: a previous merge may be replaced
+
+
+def check_out(out: Path, adapter: Path) -> None:
+    """--out is replaced whole, so it must be new, empty or an earlier merge: never the adapter, a folder that
+    holds or is held by the adapter, nor a folder of other files."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder path for the merged model")
+    real_out, real_adapter = out.resolve(), adapter.resolve()
+    if real_out == real_adapter or real_out in real_adapter.parents or real_adapter in real_out.parents:
+        raise UserError(
+            f"--out {out} is or overlaps the adapter folder {adapter}, which the merged model would replace; "
+            f"give another folder such as merged/"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / MERGE_MARK).is_file():
+        shown = ", ".join(sorted(p.name for p in out.iterdir())[:5])
+        raise UserError(
+            f"--out {out} already holds other files ({shown}) and would be replaced whole; give a new or empty "
+            f"folder (or an earlier merge output, which holds {MERGE_MARK})"
+        )
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--adapter", default="models/adapter")
     ap.add_argument("--out", required=True)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--sample", default="data/split/test.jsonl", help="pairs (JSONL/CSV) the check scores")
-    ap.add_argument("--check-n", type=int, default=200, help="how many pairs of --sample to compare")
-    ap.add_argument("--min-agreement", type=float, default=0.995)
+    ap.add_argument("--check-n", type=positive_int, default=200, help="how many pairs of --sample to compare")
+    ap.add_argument("--min-agreement", type=fraction, default=0.995, help="label agreement needed, in [0, 1]")
     args = ap.parse_args()
     params = config.load(args.params, ["model", "prompt", "evaluate", "train", "lora"])  # the card names the recipe
     adapters.check_adapter_folder(args.adapter)  # before any loading
-    pairs = inputs.read_pairs(args.sample)[: max(1, args.check_n)]
+    check_out(Path(args.out), Path(args.adapter))
+    pairs = inputs.read_pairs(args.sample)[: args.check_n]
 
     # exactly the evaluated model: the base as params load it (NF4 on GPU) plus the adapter
     classifier = scoring.load_classifier(
@@ -65,7 +88,7 @@ def main() -> None:
         merged.save_pretrained(tmp, safe_serialization=True)
         classifier.loaded.tokenizer.save_pretrained(tmp)
         card.write(tmp, params, merged=True)  # the package stage's model card, for the merged model
-        files.write_json(tmp / "merge_check.json", {"agreement": agreement, "max_prob_diff": shift, "n": len(pairs)})
+        files.write_json(tmp / MERGE_MARK, {"agreement": agreement, "max_prob_diff": shift, "n": len(pairs)})
     print(f"merged {args.adapter} into {params.model.name} -> {args.out}; {report}")
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from nli.core import config, files
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, positive_int, run_stage
 from nli.core.labels import LABELS
 from nli.model import scoring, temperature
 from nli.serving import inputs, merged, prepacked
@@ -69,10 +69,14 @@ def stream(classifier: scoring.Classifier, temp: float) -> None:
         start = time.perf_counter()
         try:  # the same checks as batch input, one line at a time
             pair = inputs.read_pairs("-", stdin=bytes_io.BytesIO(raw))[0]
+            classifier.warn_truncated([pair], "predict --stream", [lineno])
             logprobs, _ = classifier.score([pair], progress=False)
             out = labelled([pair], logprobs, temp)[0]
         except UserError as exc:  # report the bad line, keep serving the rest
             out = {"error": f"stdin line {lineno}: {str(exc).removeprefix('<stdin>:1: ')}"}
+        except (ValueError, RecursionError, MemoryError, RuntimeError) as exc:  # a server survives any one line
+            print(f"warning: stdin line {lineno}: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+            out = {"error": f"stdin line {lineno}: could not be scored ({type(exc).__name__}); see standard error"}
         print(json.dumps(out, ensure_ascii=False), flush=True)
         latencies.append(time.perf_counter() - start)
     if latencies:
@@ -84,12 +88,12 @@ def stream(classifier: scoring.Classifier, temp: float) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", default="-")
     ap.add_argument("--output", default="-")
     ap.add_argument("--adapter", default="models/adapter", help="PEFT adapter folder ('' for the base model)")
     ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--batch-size", type=positive_int, default=None, help="default: params.yaml evaluate.batch_size")
     ap.add_argument("--stream", action="store_true", help="answer each stdin line as it arrives (model stays loaded)")
     ap.add_argument("--unmerged", action="store_true", help="--stream: keep the adapter apart from the base weights")
     ap.add_argument(
@@ -100,6 +104,8 @@ def main() -> None:
     start = time.perf_counter()
     params = config.load(args.params, ["model", "prompt", "evaluate"])
     pairs = None if args.stream else inputs.read_pairs(args.input)
+    if not args.stream and args.output != "-":
+        files.check_output_file(args.output)  # a folder given as --output fails now, not after scoring
     adapter = args.adapter or None
     model = params.model
     merged_model = merged.merged_model_params(model, adapter) if args.stream and adapter and not args.unmerged else None
@@ -123,6 +129,7 @@ def main() -> None:
             return stream(classifier, temp)
 
     start = time.perf_counter()
+    classifier.warn_truncated(pairs, f"predict {args.input}")
     logprobs, _ = classifier.score(pairs, desc="predict")
     with files.atomic_open(args.output) as out:  # a failed write leaves the previous file as it was
         out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in labelled(pairs, logprobs, temp))

@@ -24,8 +24,11 @@ if __name__ == "__main__":
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     wanted = [a for a in args if a != "--no-live"] or list(stages)
     unknown = set(wanted) - set(stages)
-    if unknown:
-        sys.exit(f"error: unknown stage(s) {sorted(unknown)}; dvc.yaml has {list(stages)}")
+    if unknown:  # a refusal is exit 2, as in every other script here
+        print(
+            f"error: unknown stage(s) {', '.join(sorted(unknown))}; dvc.yaml has {', '.join(stages)}", file=sys.stderr
+        )
+        sys.exit(2)
     for name in wanted:
         argv = shlex.split(stages[name]["cmd"])
         argv[0] = sys.executable if argv[0] == "python" else argv[0]
@@ -33,6 +36,8 @@ if __name__ == "__main__":
             argv += ["--live-dir", ""]
         start = time.perf_counter()
         print(f"== {name}", flush=True)
-        if subprocess.run(argv, cwd=ROOT).returncode:
-            sys.exit(f"error: stage {name} failed")
+        code = subprocess.run(argv, cwd=ROOT).returncode
+        if code:  # the stage printed its own error line; pass its status on (2: the user's input)
+            print(f"stage {name} failed (exit {code})", file=sys.stderr)
+            sys.exit(code if code > 0 else 1)
         print(f"== {name} done in {time.perf_counter() - start:.1f}s", flush=True)

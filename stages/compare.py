@@ -22,13 +22,13 @@ import pandas as pd
 
 from nli.compare import analysis, predictions, report
 from nli.core import config, files
-from nli.core.errors import run_stage
+from nli.core.errors import ArgumentParser, run_stage
 from nli.core.labels import LABELS
 from nli.data import records
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", type=Path, default=Path("outputs/predictions/baseline.csv"))
     parser.add_argument("--finetuned", type=Path, default=Path("outputs/predictions/finetuned.csv"))
     parser.add_argument("--train", type=Path, default=Path("data/split/train.jsonl"), help="the training pool")

@@ -6,21 +6,20 @@ scores the validation split, fits a temperature there (nli.model.temperature), w
 and reports the test probabilities after it; the raw label log-probabilities stay in the logprob_* columns.
 """
 
-import argparse
 import time
 
 import numpy as np
 import pandas as pd
 
 from nli.core import config, files
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.core.labels import LABELS, PREDICTION_COLUMNS
 from nli.data import records
 from nli.model import metrics, prompts, scoring, temperature
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--test", default="data/split/test.jsonl")
     ap.add_argument("--train", default=None, help="train set: source of few-shot examples (baseline)")
@@ -53,6 +52,7 @@ def main() -> None:
         prefix=prefix,
         params_path=args.params,
     )
+    classifier.warn_truncated(test, f"evaluate {args.test}")
     logprobs, speed = classifier.score(test, desc="evaluate")
     fitted = {"temperature": 1.0}
     if val is not None:

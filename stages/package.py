@@ -15,12 +15,12 @@ from pathlib import Path
 
 from nli.core import config, files
 from nli.core.artifacts import ADAPTER_FILES
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.package import card
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--adapter", type=Path, default=Path("models/adapter"))
     ap.add_argument("--temperature", type=Path, default=Path("models/temperature.json"))
@@ -34,6 +34,13 @@ def main() -> None:
     missing = [name for name in ADAPTER_FILES if not (args.adapter / name).is_file()]
     if missing:
         raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
+    for path, stage in (
+        (args.data_metrics, "split"),
+        (args.finetuned_metrics, "evaluate_finetuned"),
+        (args.compare_metrics, "compare"),
+    ):
+        if not Path(path).is_file():  # the card would say "n/a" for every number it holds
+            raise UserError(f"{path} not found; the model card reads it: run `dvc repro {stage}` first")
     if not args.temperature.is_file():
         raise UserError(
             f"{args.temperature} not found; run the evaluate_finetuned stage (dvc repro evaluate_finetuned)"

@@ -5,17 +5,16 @@ split, so the test set never reaches training or model selection. data.source: h
 official train/validation/test splits of `data.hub_dataset`.
 """
 
-import argparse
 import time
 from pathlib import Path
 
 from nli.core import config, files
-from nli.core.errors import UserError, run_stage
+from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.data import records, splits
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--raw", default="data/raw/snli", help="folder with validation.jsonl and test.jsonl")
     ap.add_argument("--out-dir", default="data/split")

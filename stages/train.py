@@ -6,14 +6,13 @@ interrupted run resumes where it stopped on the next `dvc repro`. The kept adapt
 format (safetensors + adapter_config.json); curves are logged with dvclive to --live-dir.
 """
 
-import argparse
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from nli.core import config, files
-from nli.core.errors import run_stage
+from nli.core.errors import ArgumentParser, run_stage
 from nli.data import records
 from nli.model import loading, metrics, scoring
 from nli.train import callbacks as run_callbacks
@@ -23,7 +22,7 @@ SECTIONS = ["model", "prompt", "train", "lora"]
 
 
 def main(argv=None, callbacks=()) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--train", default="data/split/train.jsonl")
     ap.add_argument("--val", default="data/split/val.jsonl")
@@ -51,6 +50,8 @@ def main(argv=None, callbacks=()) -> None:
         params.model, params.prompt, batch_size=p_train.batch_size * 2, params_path=args.params
     )
     loaded = base.loaded
+    for name, rows in ((args.train, train_set), (args.val, val_set)):
+        base.warn_truncated(rows, f"train {name}")
     train_ex, val_ex = (
         training.make_examples(base.encode(s), [r["label"] for r in s], base.label_ids) for s in (train_set, val_set)
     )

@@ -132,3 +132,19 @@ def test_max_length_is_checked_against_the_templates_own_tokens():
     assert own == len(tok(template.format(premise="", hypothesis=""), add_special_tokens=False)["input_ids"])
     with pytest.raises(UserError, match=rf"the template alone is {own} tokens.*at least {own + 8}"):
         prompts.check_max_length(tok, template, own + 2)
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text("seed: 1\ntrain:\n  lr: 0.1\n  lr: 0.2\n")
+    with pytest.raises(UserError, match=r"other.yaml:4: duplicate key 'lr' \(first on line 3\)"):
+        config.load(path, [])
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi")]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("seed: 1\nbombs:\n" + "\n".join("  " + line for line in bomb) + "\n")
+    with pytest.raises(UserError, match=r"bomb.yaml:4: a YAML alias \(\*a\)"):
+        config.load(path, [])

@@ -189,7 +189,8 @@ def test_merge_refuses_when_the_merged_model_would_disagree(tmp_path):
         tmp_path, "merge_adapter.py", "--adapter", "adapter", "--out", "merged", "--sample", "sample.jsonl",
         "--min-agreement", "1.01",
     )  # fmt: skip
-    assert result.returncode == 2 and "error: refusing to save: label agreement" in result.stderr
+    # an agreement above 100% can't be met: refused as a flag error (issue 28) before any loading, nothing saved
+    assert result.returncode == 2 and "error: argument --min-agreement: 1.01 is not in [0, 1]" in result.stderr
     assert not (tmp_path / "merged").exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -133,7 +134,11 @@ def test_interrupted_training_resumes_to_the_same_adapter_bytes(tmp_path, split_
     assert not (tmp_path / "resumed" / "adapter").exists()  # nothing half-written
     [checkpoint] = list((tmp_path / "ckpt").glob("train-*/checkpoint-4"))
     before_kill = json.loads((checkpoint / "run_totals.json").read_text())["train_seconds"]
+    partial = checkpoint.parent / "checkpoint-8"  # a later checkpoint a kill cut short: skipped, not resumed from
+    shutil.copytree(checkpoint, partial)
+    (partial / "trainer_state.json").unlink()
     resumed = run(tmp_path, split_dir, params_file, "resumed", callbacks=[last[1]], **over)
+    assert not partial.exists() or (partial / "trainer_state.json").is_file()  # removed (or rewritten at step 8)
     m, s = record(resumed), record(straight)
     assert m["resumed_from_step"] == 4
     assert last[0].weights.keys() == last[1].weights.keys() and last[0].weights

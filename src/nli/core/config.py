@@ -114,9 +114,14 @@ class Prompt:
         check_template(self.template, f"{where}.template")
 
 
+# A batch larger than this holds more pairs than any split here; a size beyond sys.maxsize (1e19) would otherwise
+# fail deep inside torch's batch sampler (itertools.islice) with a traceback instead of here.
+MAX_BATCH = 100_000
+
+
 @dataclass
 class Evaluate:
-    batch_size: int = spec(gt=0)
+    batch_size: int = spec(gt=0, le=MAX_BATCH)
     few_shot_k: int = spec(ge=0)
 
 
@@ -125,20 +130,20 @@ class Train:
     lr: float = spec(gt=0, le=1, hint="e.g. 0.001 for LoRA on CPU, 2e-4 on a GPU")
     epochs: float = spec(ge=0)
     max_steps: int = spec(ge=-1, hint="-1 to train for train.epochs, or a positive step count")
-    batch_size: int = spec(gt=0)
-    grad_accum: int = spec(gt=0)
+    batch_size: int = spec(gt=0, le=MAX_BATCH)
+    grad_accum: int = spec(gt=0, le=MAX_BATCH)
     warmup_ratio: float = spec(ge=0, lt=1, hint="a fraction of the run, e.g. 0.05")
     lr_scheduler: str = spec(choices=SCHEDULERS)
     weight_decay: float = spec(ge=0, le=1)
     optim: str = spec(choices=OPTIMIZERS)
     gradient_checkpointing: bool = spec()
     eval_steps: int = spec(gt=0)
-    # >1: the train stage relaunches itself under torch.distributed.run on this many GPUs of one host;
-    # batch_size stays the batch of one optimizer step, shared among the GPUs
-    gpus: int = spec(ge=1, le=1024, default=1)
     # Training's own seed (LoRA init, batch order), apart from the top-level seed that draws the split, so a
     # sweep over training seeds keeps the same train/val/test pairs.
     seed: int = spec(ge=0, hint="a non-negative integer such as 42")
+    # >1: the train stage relaunches itself under torch.distributed.run on this many GPUs of one host;
+    # batch_size stays the batch of one optimizer step, shared among the GPUs
+    gpus: int = spec(ge=1, le=1024, default=1)
 
     def check(self, where: str) -> None:
         if self.batch_size % self.gpus:
@@ -214,6 +219,53 @@ class Params:
         return {name: dataclasses.asdict(getattr(self, name)) for name in names}
 
 
+_PARAMS_PATH = ["params.yaml"]  # the params file this process read: later errors (model loading) name it
+
+
+def shown_path() -> str:
+    """The params file this process loaded (``--params``), for errors found after loading (device, model)."""
+    return _PARAMS_PATH[0]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader minus what never belongs in params: a key given twice (YAML keeps the later value
+    without a word) and aliases (``*name``), which can expand a 1 KB file into more than memory holds."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise UserError(
+                f"{self.name}:{mark.line + 1}: a YAML alias (*{self.peek_event().anchor}); params take plain values, "
+                f"so write the value out instead of an anchor and alias"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                continue  # an unhashable key: YAML's own error follows
+            if first != key_node.start_mark.line + 1:
+                raise UserError(
+                    f"{self.name}:{key_node.start_mark.line + 1}: duplicate key {key!r} (first on line {first}); "
+                    f"YAML would keep only the later value, so delete one of them"
+                )
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path):
+    """A params file's contents through :class:`_StrictLoader` (duplicate keys and aliases are errors)."""
+    loader = _StrictLoader(path.read_text(encoding="utf-8"))
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load(path: str | Path, sections: list[str]) -> Params:
     """Read ``path``, validate ``seed`` and ``sections``; return them typed."""
     raw, typed = _read_and_parse(path, sections)
@@ -234,8 +286,11 @@ def model_section(**values) -> Model:
 
 def _read_and_parse(path, sections) -> tuple[dict, dict]:
     path = Path(path)
+    _PARAMS_PATH[0] = str(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; --params takes a params file such as params.yaml")
     try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+        params = read_yaml(path)
     except FileNotFoundError:
         raise UserError(f"{path} not found; run from the repository root or pass --params") from None
     except UnicodeDecodeError as exc:
@@ -251,7 +306,7 @@ def _read_and_parse(path, sections) -> tuple[dict, dict]:
         )
     seed = params.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise UserError(f"{path}: seed = {seed!r}; use a non-negative integer such as 42")
+        raise UserError(f"{path}: seed = {_shown(seed)}; use a non-negative integer such as 42")
     typed = {}
     for name in sections:
         if name not in SECTIONS:
@@ -286,6 +341,15 @@ def build(cls: type, values, where: str):
     return obj
 
 
+def _shown(value) -> str:
+    """A value for an error message, cut short: a params value can be arbitrarily large."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 6, 6, 80, 80
+    return short.repr(value)
+
+
 def _check_value(value, hint, meta: dict, where: str):
     if dataclasses.is_dataclass(hint):
         return build(hint, value, where)
@@ -295,29 +359,29 @@ def _check_value(value, hint, meta: dict, where: str):
     if isinstance(value, str) and str in options:
         if choices and value not in choices:
             wanted = ", ".join(choices) + (" or a positive integer" if int in options else "")
-            raise UserError(f"{where} = {value!r} is not allowed; use one of: {wanted}{fix}")
+            raise UserError(f"{where} = {_shown(value)} is not allowed; use one of: {wanted}{fix}")
         if meta.get("nonempty") and not value.strip():
             raise UserError(f"{where} is empty; give it a value{fix}")
         return value
     if typing.get_origin(list[str]) in [typing.get_origin(o) for o in options] and isinstance(value, list):
         if not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise UserError(f"{where} = {value!r}; use a non-empty list of module names{fix}")
+            raise UserError(f"{where} = {_shown(value)}; use a non-empty list of module names{fix}")
         return value
     if isinstance(value, bool):
         if bool in options:
             return value
-        raise UserError(f"{where} = {value!r} is a boolean; use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} is a boolean; use {_describe(options, meta)}{fix}")
     if bool in options:
-        raise UserError(f"{where} = {value!r} must be true or false (unquoted YAML booleans)")
+        raise UserError(f"{where} = {_shown(value)} must be true or false (unquoted YAML booleans)")
     number_ok = (int in options and isinstance(value, int)) or (float in options and isinstance(value, (int, float)))
     if not number_ok:
-        raise UserError(f"{where} = {value!r} ({type(value).__name__}); use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} ({type(value).__name__}); use {_describe(options, meta)}{fix}")
     if not math.isfinite(value):
-        raise UserError(f"{where} = {value!r} is not a finite number; use {_describe(options, meta)}{fix}")
+        raise UserError(f"{where} = {_shown(value)} is not a finite number; use {_describe(options, meta)}{fix}")
     for key, ok in (("gt", float.__gt__), ("ge", float.__ge__), ("lt", float.__lt__), ("le", float.__le__)):
         bound = meta.get(key)
         if bound is not None and not ok(float(value), float(bound)):
-            raise UserError(f"{where} = {value!r} is out of range; use {_describe(options, meta)}{fix}")
+            raise UserError(f"{where} = {_shown(value)} is out of range; use {_describe(options, meta)}{fix}")
     return value
 
 
@@ -345,8 +409,9 @@ def _describe(options, meta: dict) -> str:
     return text
 
 
-def check_template(template: str, where: str = "params.yaml: prompt.template") -> str:
+def check_template(template: str, where: str | None = None) -> str:
     """The template must hold exactly ``{premise}`` and ``{hypothesis}``; a stray brace is an error."""
+    where = where or f"{shown_path()}: prompt.template"
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:

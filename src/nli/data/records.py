@@ -81,38 +81,82 @@ def _decode(raw: bytes, where: str) -> str:
         ) from None
 
 
+def check_file(path: Path) -> None:
+    """An input file must exist and be a file: a folder is named as one, not reported as missing."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a file; give the file inside it (e.g. {path}/test.jsonl)")
+    if not path.is_file():
+        raise UserError(f"{path} not found")
+
+
+def parse_json_line(line: str, where: str):
+    """One JSON value from one line, as text every later step can handle: malformed JSON, nesting beyond
+    Python's recursion limit and lone UTF-16 surrogates (``"\\ud800"``, which no UTF-8 output can hold) are
+    errors naming ``where``."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno}); fix or remove that line") from None
+    except RecursionError:
+        raise UserError(f"{where}: JSON nested too deeply; a pair is a flat object of strings") from None
+    stack, depth = [(obj, 0)], 0
+    while stack:  # iterative: a deep value must not exhaust the stack here either
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UserError(f"{where}: JSON nested more than {MAX_DEPTH} levels deep; a pair is a flat object")
+        if isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise UserError(
+                    f"{where}: a lone UTF-16 surrogate ({value[exc.start]!r}) in {value[:40]!r}; an escape such as "
+                    f"\\ud83d must be followed by its pair (\\ude00), or remove it"
+                ) from None
+    return obj
+
+
+MAX_DEPTH = 100  # far beyond any record (depth 2); keeps a hostile line from costing more than it reads
+
+
 def read_jsonl(path: str | Path, stream=None) -> list[tuple[int, object]]:
     """Parse a JSONL file (or a binary ``stream``) into ``(line number, object)`` pairs.
 
-    A line that is not UTF-8 or not JSON is a clear error naming the file and line.
+    A line that is not UTF-8, not JSON, nested absurdly deep or holding a lone surrogate is a clear error naming
+    the file and line.
     """
     path = Path(path)
-    if stream is None and not path.is_file():
-        raise UserError(f"{path} not found")
+    if stream is None:
+        check_file(path)
     objs = []
     with open(path, "rb") if stream is None else contextlib.nullcontext(stream) as f:
         for lineno, raw in enumerate(f, start=1):
             line = _decode(raw, f"{path}:{lineno}")
             if not line.strip():
                 continue
-            try:
-                objs.append((lineno, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise UserError(
-                    f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno}); fix or remove that line"
-                ) from None
+            objs.append((lineno, parse_json_line(line, f"{path}:{lineno}")))
     return objs
 
 
 def read_csv(path: str | Path) -> list[tuple[int, object]]:
     """Rows of a CSV file with a header, as ``(line number, dict)``; quoting errors name the line."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} not found")
+    check_file(path)
     text = _decode_file(path)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     rows = []
     try:
+        header = reader.fieldnames or []
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:  # DictReader would keep only the last of them
+            raise UserError(
+                f"{path}:1: column(s) {', '.join(map(repr, twice))} appear more than once in the header; "
+                f"rename or remove the extra column"
+            )
         for row in reader:
             if None in row or None in row.values():
                 raise UserError(
@@ -138,6 +182,8 @@ def _decode_file(path: Path) -> str:
 
 def load_raw_file(path: Path, name: str) -> Pool:
     """Validate a raw SNLI file; ids are ``{name}-{line number}`` so they trace back to the file."""
+    if Path(path).is_dir():
+        check_file(Path(path))
     if not Path(path).is_file():
         raise UserError(
             f"{path} not found. Fetch the data with `dvc pull` (the default remote in .dvc/config "
@@ -158,6 +204,8 @@ def read_split(path: str | Path) -> list[dict]:
         if rec is None:
             raise UserError(f"{where}: unlabeled pair in a split file; re-run the split stage")
         out.append(rec)
+    if not out:
+        raise UserError(f"{path}: no pairs (the file is empty); re-run the split stage (`dvc repro split`)")
     return out
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from nli.core import config
+from nli.core.config import shown_path
 from nli.core.errors import UserError
 from nli.core.labels import LABELS
 from nli.data.records import Pool
@@ -51,10 +52,18 @@ def stratified_sample(records: list[dict], size: int | None, seed: int, what: st
             f"{what}: asked for {size} pairs but the pool has only {len(records)}; "
             f"lower the size in params.yaml or use 'all'"
         )
-    classes = len({r["label"] for r in records})
+    counts = Counter(r["label"] for r in records)
+    classes = len(counts)
+    lonely = sorted(LABELS[label] for label, n in counts.items() if n < 2)
+    if lonely:  # a stratified draw puts each label on both sides, so each needs two pairs at least
+        raise UserError(
+            f"{shown_path()}: {what} = {size}: the pool of {len(records)} pairs holds a single "
+            f"{' and a single '.join(map(repr, lonely))} pair, too few for a draw stratified by label; add pairs "
+            f"of that label to the raw data or use 'all'"
+        )
     if min(size, len(records) - size) < classes:
         raise UserError(
-            f"params.yaml: {what} = {size} leaves fewer than one pair per label on one side of a stratified "
+            f"{shown_path()}: {what} = {size} leaves fewer than one pair per label on one side of a stratified "
             f"draw from {len(records)} pairs ({classes} labels); use a size between {classes} and "
             f"{len(records) - classes}, or 'all'"
         )
@@ -78,13 +87,13 @@ def make_splits(pools: dict[str, Pool], source: str, sizes: config.Split | Mappi
         pool = pools["validation"].records
         if n["train"] is None and n["val"] is None:
             raise UserError(
-                "params.yaml: split.train_size and split.val_size are both 'all', but offline "
+                f"{shown_path()}: split.train_size and split.val_size are both 'all', but offline "
                 "they share the validation pool; give val_size a number"
             )
         fixed = (n["train"] or 0) + (n["val"] or 0)
         if fixed > len(pool):
             raise UserError(
-                f"params.yaml: split.train_size + split.val_size = {fixed} exceeds the "
+                f"{shown_path()}: split.train_size + split.val_size = {fixed} exceeds the "
                 f"{len(pool)} pairs of the validation pool they are drawn from"
             )
         val, rest = stratified_sample(
@@ -96,7 +105,7 @@ def make_splits(pools: dict[str, Pool], source: str, sizes: config.Split | Mappi
         for key, pool_name in (("train", "train"), ("val", "validation"), ("test", "test")):
             if n[key] is not None and n[key] > len(pools[pool_name].records):
                 raise UserError(
-                    f"params.yaml: split.{key}_size = {n[key]} exceeds the "
+                    f"{shown_path()}: split.{key}_size = {n[key]} exceeds the "
                     f"{len(pools[pool_name].records)} pairs of the {pool_name} split"
                 )
         train, _ = stratified_sample(pools["train"].records, n["train"], seed, "split.train_size")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from nli.core import config, files
+from nli.core import config, files, integrity
+from nli.core.config import shown_path
 from nli.core.errors import UserError
 from nli.model import adapters, cpu, sources
 
@@ -28,7 +29,7 @@ def pick_device(requested: str = "auto") -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("params.yaml: model.device = cuda but no CUDA device is visible; use auto or cpu")
+        raise UserError(f"{shown_path()}: model.device = cuda but no CUDA device is visible; use auto or cpu")
     return requested
 
 
@@ -40,7 +41,7 @@ def pick_dtype(requested: str, device: str) -> torch.dtype:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.bfloat16 if cpu.has_bf16() else torch.float32
     if requested == "fp16" and device == "cpu":
-        raise UserError("params.yaml: model.compute_dtype = fp16 needs a GPU; use fp32 or bf16 on CPU")
+        raise UserError(f"{shown_path()}: model.compute_dtype = fp16 needs a GPU; use fp32 or bf16 on CPU")
     return DTYPES[requested]
 
 
@@ -135,7 +136,31 @@ def nf4_rounded(source: str, quant: config.Quantization, dtype: torch.dtype, bui
         files.write_json(tmp / NF4_LAYERS, frozen)  # frozen at load, as 4-bit layers are
 
     folder = sources.cache_dir() / f"{Path(source).name}-nf4-rounded-{key}"
-    return sources.cached(folder, quantize_and_round) if build else folder
+    return sources.cached(folder, quantize_and_round, NF4_REQUIRED) if build else folder
+
+
+NF4_REQUIRED = ("config.json", NF4_LAYERS)
+
+
+def nf4_rounded_ready(source: str, quant: dict, dtype: torch.dtype) -> bool:
+    """Whether the NF4-rounded cache of ``source`` is built and whole (loading it needs no bitsandbytes)."""
+    return sources.cache_problem(nf4_rounded(source, quant, dtype, build=False), NF4_REQUIRED) is None
+
+
+def check_local_model(source: str, name: str) -> None:
+    """A local model folder must be whole: a truncated or empty weights file is named with its fix."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    why = integrity.checkpoint_problem(folder)
+    if why:
+        cached = folder.resolve().is_relative_to(sources.cache_dir().resolve())
+        fix = (
+            f"delete {folder} and rerun: it is rebuilt from {name}"
+            if cached
+            else "re-create or re-download it (a merged model: rerun scripts/merge_adapter.py)"
+        )
+        raise UserError(f"model folder {folder} is damaged: {folder}/{why}; {fix}")
 
 
 def _from_nf4_rounded(folder: Path, dtype: torch.dtype) -> torch.nn.Module:
@@ -161,8 +186,9 @@ def load(model: config.Model | Mapping) -> Loaded:
     name, device, dtype, quant = model.name, run.device, run.dtype, run.quantization
     source = sources.resolve(name)
     dequantize = run.dequantize_once
+    check_local_model(source, name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         if dequantize and Path(source).is_dir():
             network = _from_nf4_rounded(nf4_rounded(source, quant, dtype), dtype)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from nli.core import config
-from nli.core.config import check_template
+from nli.core.config import check_template, shown_path
 from nli.core.errors import UserError
 from nli.core.labels import LABELS
 
@@ -43,18 +43,18 @@ def label_token_ids(tokenizer, verbalizers: dict[str, str]) -> list[int]:
     """First token id of each label's verbalizer, in ``LABELS`` order; they must be distinct."""
     if set(verbalizers) != set(LABELS):
         raise UserError(
-            f"params.yaml: prompt.verbalizers needs exactly the keys {list(LABELS)}; got {sorted(verbalizers)}"
+            f"{shown_path()}: prompt.verbalizers needs exactly the keys {list(LABELS)}; got {sorted(verbalizers)}"
         )
     ids = []
     for label in LABELS:
         toks = tokenizer.encode(verbalizers[label], add_special_tokens=False)
         if not toks:
-            raise UserError(f"params.yaml: prompt.verbalizers.{label} = {verbalizers[label]!r} encodes to no tokens")
+            raise UserError(f"{shown_path()}: prompt.verbalizers.{label} = {verbalizers[label]!r} encodes to no tokens")
         ids.append(toks[0])
     if len(set(ids)) != len(ids):
         shown = {label: tokenizer.convert_ids_to_tokens(i) for label, i in zip(LABELS, ids)}
         raise UserError(
-            f"params.yaml: prompt.verbalizers start with the same token for two labels "
+            f"{shown_path()}: prompt.verbalizers start with the same token for two labels "
             f"({shown}); choose words whose first tokens differ"
         )
     return ids

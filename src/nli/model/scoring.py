@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import torch
 from tqdm.auto import tqdm
 
 from nli.core import config
+from nli.core.config import shown_path as config_path
+from nli.core.errors import UserError
 from nli.model import adapters, loading, prompts
 
 
@@ -151,18 +154,43 @@ class Classifier:
     max_length: int
     batch_size: int
     prefix: str = ""
+    adapter: str | None = None
+
+    def texts(self, pairs: list[dict]) -> list[str]:
+        return [prompts.format_prompt(self.template, p["premise"], p["hypothesis"], self.prefix) for p in pairs]
 
     def encode(self, pairs: list[dict]) -> list[list[int]]:
-        texts = [prompts.format_prompt(self.template, p["premise"], p["hypothesis"], self.prefix) for p in pairs]
-        return encode(self.loaded.tokenizer, texts, self.max_length + self.prefix_tokens)
+        return encode(self.loaded.tokenizer, self.texts(pairs), self.max_length + self.prefix_tokens)
+
+    def truncated(self, pairs: list[dict]) -> list[int]:
+        """Indices of the pairs whose prompt is longer than ``prompt.max_length``: ``encode`` cuts their first
+        tokens (the start of the premise), so they are scored on part of their text."""
+        limit = self.max_length + self.prefix_tokens
+        lengths = self.loaded.tokenizer(self.texts(pairs), add_special_tokens=False, return_length=True)["length"]
+        return [i for i, n in enumerate(lengths) if n > limit]
+
+    def warn_truncated(self, pairs: list[dict], what: str, numbers: list | None = None) -> int:
+        """Count the pairs that ``encode`` cuts and say so on standard error (``numbers``: their line numbers)."""
+        cut = self.truncated(pairs)
+        if cut:
+            shown = [numbers[i] if numbers else i + 1 for i in cut[:10]]
+            more = ", ..." if len(cut) > 10 else ""
+            print(
+                f"warning: {what}: {len(cut)} of {len(pairs)} pairs truncated: longer than prompt.max_length = "
+                f"{self.max_length} tokens, they lose their first tokens (pairs {', '.join(map(str, shown))}{more}); "
+                f"raise prompt.max_length in {config_path()} to score them whole",
+                file=sys.stderr,
+                flush=True,
+            )
+        return len(cut)
 
     @property
     def prefix_tokens(self) -> int:
         return len(self.loaded.tokenizer.encode(self.prefix, add_special_tokens=False)) if self.prefix else 0
 
     def score(self, pairs: list[dict], desc: str = "scoring", progress: bool = True) -> tuple[np.ndarray, dict]:
-        """Label log-probabilities (n, 3) in input order, and speed figures."""
-        return score(
+        """Label log-probabilities (n, 3) in input order, and speed figures; non-finite scores are an error."""
+        scores, speed = score(
             self.model,
             self.loaded.tokenizer,
             self.encode(pairs),
@@ -171,6 +199,19 @@ class Classifier:
             desc=desc,
             progress=progress,
         )
+        bad = int((~np.isfinite(scores)).any(axis=1).sum())
+        if bad:  # NaN probabilities would still pick a label (argmax) and print as invalid JSON
+            source = f"adapter {self.adapter}" if self.adapter else f"model {self.loaded.info.get('model')}"
+            fix = (
+                "retrain it (`dvc repro train`) or restore it (`dvc checkout models/adapter`)"
+                if self.adapter
+                else "check the model's weights (rebuild or re-download them)"
+            )
+            raise UserError(
+                f"{source}: {bad} of {len(pairs)} pairs got non-finite label scores (NaN or inf), so its weights "
+                f"are damaged or its training diverged; {fix}"
+            )
+        return scores, speed
 
 
 def load_classifier(
@@ -189,4 +230,13 @@ def load_classifier(
     prompts.check_max_length(loaded.tokenizer, prompt.template, prompt.max_length, str(params_path))
     label_ids = prompts.label_token_ids(loaded.tokenizer, dataclasses.asdict(prompt.verbalizers))
     network = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
-    return Classifier(loaded, network, label_ids, prompt.template, prompt.max_length, batch_size, prefix)
+    return Classifier(
+        loaded,
+        network,
+        label_ids,
+        prompt.template,
+        prompt.max_length,
+        batch_size,
+        prefix,
+        str(adapter or "") or None,
+    )

