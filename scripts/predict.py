@@ -27,21 +27,9 @@ import numpy as np
 
 from nli.core import config, files
 from nli.core.errors import UserError, run_stage
-from nli.core.labels import LABELS
 from nli.model import scoring
 from nli.serving import inputs, merged, prepacked, startup
-
-
-def labelled(pairs: list[dict], logprobs: np.ndarray) -> list[dict]:
-    probs = scoring.probabilities(logprobs)
-    return [
-        {
-            **pair,
-            "predicted": LABELS[int(p.argmax())],
-            **{f"p_{n}": round(float(p[i]), 5) for i, n in enumerate(LABELS)},
-        }
-        for pair, p in zip(pairs, probs)
-    ]
+from nli.serving.packaged import labelled
 
 
 def stream(classifier: scoring.Classifier) -> None:

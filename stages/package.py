@@ -1,9 +1,10 @@
 """Stage `package`: the trained adapter as a documented, portable model artifact.
 
-Copies the adapter files from --adapter (train made them portable: nli.train.portable)
-and writes README.md, the model card (base model, prompt, verbalizers, data and split sizes, test
-metrics, how to load it), into --out. dvc.yaml declares --out under `artifacts:` (type model).
-It runs after `compare` because the card holds the test metrics.
+Copies the adapter files from --adapter (train made them portable: nli.train.portable) and writes into --out
+README.md, the model card (base model, prompt, verbalizers, data and split sizes, the fine-tuned model's test
+results, licences, how to load it), and the scoring recipe that `nli.serving.packaged.load` reads. dvc.yaml
+declares --out under `artifacts:` (type model). It reads the fine-tuned model's metrics, never compare's: the
+artifact's bytes change only when the model does.
 """
 
 from __future__ import annotations
@@ -24,18 +25,17 @@ def main() -> None:
     ap.add_argument("--adapter", type=Path, default=Path("models/adapter"))
     ap.add_argument("--data-metrics", default="metrics/data.json")
     ap.add_argument("--finetuned-metrics", default="metrics/finetuned.json")
-    ap.add_argument("--compare-metrics", default="metrics/compare.json")
     ap.add_argument("--out", type=Path, default=Path("models/snli-nli-adapter"))
     args = ap.parse_args()
 
-    params = config.load(args.params, ["model", "prompt", "train", "lora"])
+    params = config.load(args.params, ["data", "model", "prompt", "evaluate", "train", "lora"])
     missing = [name for name in ADAPTER_FILES if not (args.adapter / name).is_file()]
     if missing:
         raise UserError(f"{args.adapter}: missing {', '.join(missing)}; run the train stage (dvc repro train)")
     with files.atomic_dir(args.out) as tmp:
         for name in ADAPTER_FILES:
             shutil.copyfile(args.adapter / name, tmp / name)
-        card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics, compare=args.compare_metrics)
+        card.write(tmp, params, data=args.data_metrics, finetuned=args.finetuned_metrics)
     print(f"package: {args.out} ({', '.join(sorted(p.name for p in args.out.iterdir()))})")
 
 

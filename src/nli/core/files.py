@@ -77,7 +77,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
+        _normal_permissions(tmp)
         if path.exists():  # move the old folder aside first, so a crash never leaves neither
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
             os.replace(path, old / path.name)
@@ -104,6 +104,20 @@ def _as_user_error(exc: OSError, path: Path) -> Exception:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
         return disk_error(exc, path, kept=True)
     return exc
+
+
+def _normal_permissions(folder: Path) -> None:
+    """Give a folder made by mkdtemp (0700) and everything in it the modes a plain write would have (umask applied):
+    some writers (safetensors) create their files 0600, and a shared model or output must be readable by others."""
+    mask = _umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, names in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in names:
+            path = os.path.join(root, name)
+            executable = os.stat(path).st_mode & 0o111
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
 
 
 def _umask() -> int:
