@@ -31,7 +31,7 @@ env: $(VENV)/.installed
 data: env
 	$(PY) scripts/check_data.py
 	dvc pull --allow-missing
-	if dvc remote list | grep -q '^results[[:space:]]'; then dvc pull -r results --run-cache --allow-missing; fi
+	if dvc remote list | grep -q '^results[[:space:]]'; then $(PY) scripts/results_remote.py pull; fi
 	$(PY) scripts/check_data.py --pulled
 
 repro: data
