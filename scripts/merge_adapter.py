@@ -32,7 +32,8 @@ def main() -> None:
     ap.add_argument("--check-n", type=int, default=200, help="how many pairs of --sample to compare")
     ap.add_argument("--min-agreement", type=float, default=0.995)
     args = ap.parse_args()
-    params = config.load(args.params, ["model", "prompt", "evaluate", "train", "lora"])  # the card names the recipe
+    # the card names the data and the recipe
+    params = config.load(args.params, ["data", "model", "prompt", "evaluate", "train", "lora"])
     adapters.check_adapter_folder(args.adapter)  # before any loading
     pairs = inputs.read_pairs(args.sample)[: max(1, args.check_n)]
 
