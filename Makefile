@@ -25,8 +25,14 @@ env: $(VENV)/.installed
 
 # --allow-missing: the raw data always comes from the remote; stage outputs come too where the
 # remote has them (the offline remote is read-only, so there `dvc repro` rebuilds them).
+# check_data.py before the pull: an unreachable data remote is one `error:` line now, not a failed repro later.
+# A team's `results` remote (docs/sharing.md) gives the stage outputs and the run-cache: `dvc repro` then
+# checks out every stage it holds instead of running it.
 data: env
+	$(PY) scripts/check_data.py
 	dvc pull --allow-missing
+	if dvc remote list | grep -q '^results[[:space:]]'; then $(PY) scripts/results_remote.py pull; fi
+	$(PY) scripts/check_data.py --pulled
 
 repro: data
 	dvc repro

@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--check-n", type=positive_int, default=200, help="how many pairs of --sample to compare")
     ap.add_argument("--min-agreement", type=fraction, default=0.995, help="label agreement needed, in [0, 1]")
     args = ap.parse_args()
-    params = config.load(args.params, ["model", "prompt", "evaluate", "train", "lora"])  # the card names the recipe
+    # the card names the data and the recipe
+    params = config.load(args.params, ["data", "model", "prompt", "evaluate", "train", "lora"])
     adapters.check_adapter_folder(args.adapter)  # before any loading
     check_out(Path(args.out), Path(args.adapter))
     pairs = inputs.read_pairs(args.sample)[: args.check_n]

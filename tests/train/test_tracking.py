@@ -34,6 +34,8 @@ def test_curves_on_global_step_without_timings_and_reproducible(tmp_path, split_
     assert steps(metrics / "eval" / "accuracy.tsv") == [3, 6, 8]  # Trainer's global steps, last one included
     assert steps(metrics / "loss.tsv")[:3] == [1, 3, 6]  # logging_steps = min(10, eval_steps)
     assert not any(word in p for p in tree(first / "live") for word in ("runtime", "per_second", "flos"))
+    # only curves: the folder is the train stage's `plots:` output, and DVC renders every file in it as a plot
+    assert all(name.startswith("plots/metrics/") and name.endswith(".tsv") for name in tree(first / "live"))
 
     second = run(tmp_path, split_dir, params_file, "second", train__max_steps=8, train__eval_steps=3)
     assert tree(second / "live") == tree(first / "live")  # byte for byte: nothing timing-dependent

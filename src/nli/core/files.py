@@ -118,7 +118,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         recover_dir(path)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
+        _normal_permissions(tmp)
         _swap_in(tmp, path)
     except OSError as exc:
         raise os_error(exc, path, kept=True) from None
@@ -183,6 +183,20 @@ def write_run_log(path: str | os.PathLike, info: dict | None = None, cost: dict 
 
     Not DVC metrics: cost changes on every run, while the quality metrics must not."""
     write_json(path, {"info": info or {}, "cost": cost or {}})
+
+
+def _normal_permissions(folder: Path) -> None:
+    """Give a folder made by mkdtemp (0700) and everything in it the modes a plain write would have (umask applied):
+    some writers (safetensors) create their files 0600, and a shared model or output must be readable by others."""
+    mask = _umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, names in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in names:
+            path = os.path.join(root, name)
+            executable = os.stat(path).st_mode & 0o111
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
 
 
 def _umask() -> int:

@@ -140,6 +140,15 @@ def live_curves(live_dir: str | Path):
                 self._replay(state)
                 self._log(state.global_step, logs or {})
 
+        def on_train_end(self, args, state, control, **kwargs):
+            # The folder is a stage's `plots:` output, and DVC renders every file in it as a plot. dvclive's summary
+            # (metrics.json: metrics/train.json's job) and Trainer arguments (params.yaml: params.yaml's) are not
+            # curves, so only the curves stay.
+            super().on_train_end(args, state, control, **kwargs)
+            if state.is_world_process_zero:
+                for name in ("metrics.json", "params.yaml"):
+                    (Path(self.live.dir) / name).unlink(missing_ok=True)
+
     return LiveCurves()
 
 
