@@ -17,7 +17,7 @@ from nli.data import records, splits
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--conf", default="conf", help="the profiles (conf/); params.yaml's profile label is checked")
+    ap.add_argument("--conf", help="the profiles folder (conf); given, params.yaml's profile label is checked")
     ap.add_argument("--raw", default="data/raw/snli", help="folder with validation.jsonl and test.jsonl")
     ap.add_argument("--out-dir", default="data/split")
     ap.add_argument("--metrics", default="metrics/data.json")
@@ -26,7 +26,8 @@ def main() -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, ["data", "split"])
-    profiles.check_label(config.load(args.params, list(config.SECTIONS)), args.conf, args.params)
+    if args.conf:  # a profile renamed with `dvc exp run -S profile=...` would run one recipe under another's name
+        profiles.check_label(config.load(args.params, list(config.SECTIONS)), args.conf, args.params)
     source, seed = params["data"]["source"], params["seed"]
     for key in ("train_size", "val_size", "test_size"):  # sizes are checked before any data is read
         splits.parse_size(params["split"][key], key)

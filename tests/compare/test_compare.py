@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -402,23 +403,25 @@ def test_stage_writes_all_outputs(tmp_path):
 
     metrics = json.loads((tmp_path / "metrics/compare.json").read_text())
     assert list(metrics) == [
-        "accuracy_delta",
-        "delta_ci_low",
-        "delta_ci_high",
+        "delta",
+        "delta_lo",
+        "delta_hi",
         "mcnemar_p",
+        "neglog10_p",
         "fixed",
         "broken",
-        "ece_before",
-        "ece_after",
-        "brier_before",
-        "brier_after",
-        "nll_before",
-        "nll_after",
+        "ece_base",
+        "ece_ft",
+        "brier_base",
+        "brier_ft",
+        "nll_base",
+        "nll_ft",
     ]
     assert (metrics["fixed"], metrics["broken"]) == (55, 30)
-    assert metrics["accuracy_delta"] == pytest.approx(25 / 110, abs=1e-5)
+    assert metrics["delta"] == pytest.approx(25 / 110, abs=1e-5)
     assert metrics["mcnemar_p"] == pytest.approx(0.00884, abs=1e-4)
-    assert metrics["delta_ci_low"] < metrics["accuracy_delta"] < metrics["delta_ci_high"]
+    assert metrics["neglog10_p"] == pytest.approx(-math.log10(metrics["mcnemar_p"]), abs=1e-3)
+    assert metrics["delta_lo"] < metrics["delta"] < metrics["delta_hi"]
     assert all(isinstance(v, (int, float)) for v in metrics.values())
 
     with open(tmp_path / "plots/compare/slices.csv", newline="") as handle:

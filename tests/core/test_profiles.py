@@ -32,7 +32,7 @@ def flat(tree: dict, prefix: str = "") -> dict:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--profile", "nope"], "error: unknown profile 'nope' (no conf/profile/nope.yaml); profiles: embedded-default"),
+        (["--profile", "nope"], "error: unknown profile 'nope' (no conf/profile/nope.yaml); profiles: embedded"),
         (["profile=nope"], "error: unknown profile 'nope'"),
         (["train.lrr=0.1"], "error: override 'train.lrr': no such key in conf/config.yaml"),
         (["train.lr=[0.1"], "error: cannot parse override:"),

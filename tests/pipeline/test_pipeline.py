@@ -74,6 +74,9 @@ def declared_bytes(repo: Path) -> dict[str, bytes]:
 def test_repro_is_complete_idempotent_and_deterministic(repo):
     sh(repo, "dvc", "repro")
     assert set(metrics(repo)) == {"data.json", "baseline.json", "train.json", "finetuned.json", "compare.json"}
+    shown = json.loads(sh(repo, "dvc", "metrics", "show", "--json"))
+    declared = {Path(f).name for rev in shown.values() for f in rev["data"]}
+    assert declared == {"baseline.json", "train.json", "finetuned.json", "compare.json"}  # split sizes: run info
     assert (repo / "models/adapter/adapter_model.safetensors").is_file()
     assert (repo / "reports/compare.md").read_text().startswith("#")
     assert "up to date" in sh(repo, "dvc", "status")
@@ -116,18 +119,19 @@ def test_an_edit_reruns_only_the_stages_that_use_it(repo, edited, stages):
         path.write_bytes(original)
 
 def test_exp_run_set_param_reaches_the_code(repo):
-    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "profile=tiny", "-S", "train.lr=0.02", "-S", "lora.r=4")
+    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "train.lr=0.02", "-S", "lora.r=4")
     rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     exp = next(e for row in rows for e in (row.get("experiments") or []) if e.get("name") == "lr-test")
     data = exp["revs"][0]["data"]
     assert data["params"]["params.yaml"]["data"]["train"]["lr"] == 0.02
-    trained = data["metrics"]["metrics/train.json"]["data"]
-    committed = json.loads(sh(repo, "git", "show", "HEAD:metrics/train.json"))  # the committed run: r=16
+    assert data["params"]["params.yaml"]["data"]["lora"]["r"] == 4
+    trained = json.loads((repo / "runs/train.json").read_text())["info"]  # the workspace holds the last experiment
+    committed = json.loads(sh(repo, "git", "show", "HEAD:runs/train.json"))["info"]  # the committed run: r=16
     assert trained["trainable_params"] * 4 == committed["trainable_params"]
 
 
 def test_queued_sweep_shows_in_exp_show(repo):
-    sh(repo, "dvc", "exp", "run", "--queue", "-S", "profile=tiny", "-S", "lora.r=2,8")
+    sh(repo, "dvc", "exp", "run", "--queue", "-S", "lora.r=2,8")
     sh(repo, "dvc", "queue", "start", "-j", "1")
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -148,7 +152,7 @@ def test_queued_sweep_shows_in_exp_show(repo):
         "--drop",
         ".*",
         "--keep",
-        "lora.r|accuracy_delta",
+        "lora.r|delta",
     )
     assert "lora.r" in table.splitlines()[0]
     assert {"2", "8"} <= {cell for line in table.splitlines()[1:] for cell in line.split(",")}

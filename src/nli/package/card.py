@@ -89,14 +89,14 @@ def render(params: dict, data: dict, finetuned: dict, compare: dict, *, merged: 
         "",
         "| metric | value |",
         "|---|---|",
-        f"| accuracy | {_fmt(finetuned.get('accuracy'), pct=True)} |",
-        f"| macro-F1 | {_fmt(finetuned.get('macro_f1'), decimals=3)} |",
-        f"| accuracy change vs the zero-shot base | {_fmt(compare.get('accuracy_delta'), pct=True, signed=True)} "
-        f"(95% CI {_fmt(compare.get('delta_ci_low'), pct=True, signed=True)} to "
-        f"{_fmt(compare.get('delta_ci_high'), pct=True, signed=True)}; McNemar p = {_fmt(compare.get('mcnemar_p'))}) |",
+        f"| accuracy | {_fmt(finetuned.get('ft_acc'), pct=True)} |",
+        f"| macro-F1 | {_fmt(finetuned.get('ft_f1'), decimals=3)} |",
+        f"| accuracy change vs the zero-shot base | {_fmt(compare.get('delta'), pct=True, signed=True)} "
+        f"(95% CI {_fmt(compare.get('delta_lo'), pct=True, signed=True)} to "
+        f"{_fmt(compare.get('delta_hi'), pct=True, signed=True)}; McNemar p = {_fmt(compare.get('mcnemar_p'))}) |",
         *(
-            f"| {name} (zero-shot → fine-tuned) | {_fmt(compare.get(f'{key}_before'), decimals=3)} → "
-            f"{_fmt(compare.get(f'{key}_after'), decimals=3)} |"
+            f"| {name} (zero-shot → fine-tuned) | {_fmt(compare.get(f'{key}_base'), decimals=3)} → "
+            f"{_fmt(compare.get(f'{key}_ft'), decimals=3)} |"
             for key, name in (("ece", "ECE"), ("brier", "Brier score"), ("nll", "NLL of the gold label"))
         ),
         "",
