@@ -94,7 +94,6 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
     sh(repo, "git", "commit", "-qm", "repro")
 
 
-
 @pytest.mark.parametrize(
     "edited, stages",
     [
@@ -117,6 +116,7 @@ def test_an_edit_reruns_only_the_stages_that_use_it(repo, edited, stages):
         assert set(json.loads(sh(repo, "dvc", "status", "--json"))) == stages
     finally:
         path.write_bytes(original)
+
 
 def test_exp_run_set_param_reaches_the_code(repo):
     sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "train.lr=0.02", "-S", "lora.r=4")

@@ -167,7 +167,7 @@ def test_non_finite_loss_stops_training_and_writes_no_adapter(tmp_path, split_di
     with pytest.raises(
         UserError,
         match=r"training diverged at step 3: loss not finite.*no adapter was written.*"
-        r"Lower train.lr \(e.g. to 0.0005\)( or set model.compute_dtype: fp32)?$",
+        r"Lower train.lr \(e.g. to 0.0002\)( or set model.compute_dtype: fp32)?$",
     ):
         run(tmp_path, split_dir, params_file, "nan", callbacks=[PoisonWeights(3)])
     assert not (tmp_path / "nan" / "adapter").exists()
