@@ -222,3 +222,25 @@ def test_errors_exit_2_with_one_line(repo: Path, tmp_path: Path, where: str, bas
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "pr.md").exists()
+
+
+CHECK = SCRIPT.parent / "check_reproduced.py"
+
+
+def test_committed_results_that_do_not_reproduce_fail_the_check(repo: Path) -> None:
+    """scripts/check_reproduced.py after `dvc repro`: exit 0 when dvc.lock outs and metrics match the commit."""
+    check = _run(repo, sys.executable, str(CHECK), "--rev", "HEAD")
+    assert check.returncode == 0, check.stdout + check.stderr
+    committed = (repo / "params.yaml").read_text()
+    try:  # as if the PR's committed results came from other params than the ones committed
+        (repo / "params.yaml").write_text(committed.replace("lr: 0.2", "lr: 0.3"))
+        _dvc(repo, "repro", "--quiet")
+        check = _run(repo, sys.executable, str(CHECK), "--rev", "HEAD")
+        assert check.returncode == 2
+        assert check.stderr.startswith("error: this PR's results do not reproduce: ")
+        assert len(check.stderr.strip().splitlines()) == 1
+        assert "metrics/finetuned.json: ft_acc 0.7 → 0.8" in check.stdout
+        assert "train: plots/eval " in check.stdout  # the out's hash in dvc.lock
+    finally:
+        _git(repo, "checkout", "--quiet", "--", ".")
+        _dvc(repo, "repro", "--quiet")
