@@ -454,3 +454,12 @@ def test_stage_reports_bad_input_without_traceback(tmp_path):
     assert done.stderr.startswith("error: ") and "finetuned.csv" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "metrics/compare.json").exists()
+
+
+def test_significance_stays_readable_at_dvcs_five_decimals():
+    """`dvc metrics diff` prints 5 decimals: p = 8.0e-54 reads 0.0, its -log10 reads 53.097."""
+    from nli.compare.analysis import neglog10
+
+    assert round(8.001e-54, 5) == 0.0 and neglog10(8.001e-54) == 53.097
+    assert neglog10(0.05) == 1.301 and neglog10(0.0) == 323.306  # a p that underflowed stays finite
+    assert math.copysign(1.0, neglog10(1.0)) == 1.0  # no "-0.0" in the table when nothing changed

@@ -144,7 +144,7 @@ def metrics_dict(result: Comparison) -> dict[str, Any]:
 
 def neglog10(p: float) -> float:
     """-log10 p rounded to 3 decimals; a p that underflowed to 0 is capped at the smallest double's 323.3."""
-    return round(-math.log10(max(float(p), 5e-324)), 3)
+    return max(0.0, round(-math.log10(max(float(p), 5e-324)), 3))  # p = 1 gives 0.0, not -0.0
 
 
 def slice_plot_rows(result: Comparison) -> pd.DataFrame:
