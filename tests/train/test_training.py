@@ -208,8 +208,9 @@ def test_train_runs_unchanged_under_torchrun(tmp_path, split_dir, params_file):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     m = record(tmp_path)
-    # 2 ranks x batch 8 x accumulation 2 (the default recipe tiny keeps): 6 steps see 4 epochs of 48
-    assert m["effective_batch_size"] == 32 and m["steps"] == 6 and m["examples_seen"] == 192
+    # 2 ranks x batch 8 x accumulation 2 (the default recipe tiny keeps): per epoch each rank has 3 micro-batches,
+    # i.e. 2 optimizer steps (the second one partial), so 6 steps are 3 epochs of 48
+    assert m["effective_batch_size"] == 32 and m["steps"] == 6 and m["examples_seen"] == 144
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
 
 
