@@ -1,23 +1,39 @@
 #!/usr/bin/env python3
-"""Compose conf/ into a params file the way `dvc exp run` does (Hydra), without running anything.
+"""Write params.yaml for a profile: conf/config.yaml (the default recipe) + conf/profile/<name>.yaml + overrides.
 
-    python scripts/compose_params.py profile=embedded-full train.lr=0.001 -o params.yaml
+    python scripts/compose_params.py --profile smoke                 # switch the workspace to the smoke profile
+    python scripts/compose_params.py --profile tiny train.lr=0.01 -o -   # preview on stdout, change nothing
 
-Useful to preview a profile, or to switch profiles for plain `dvc repro` on a machine where
-you don't want an experiment. Overrides use Hydra syntax, exactly like `dvc exp run -S`.
+params.yaml is what the pipeline reads and what `dvc exp run -S`, `dvc exp apply` and `dvc exp branch` change;
+conf/ is read only here. Overrides use the syntax of `dvc exp run -S` (Hydra's). Errors: one `error:` line, exit 2.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
-from dvc.utils.hydra import compose_and_dump
+from nli.core import files, profiles
+from nli.core.errors import UserError, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 
-if __name__ == "__main__":
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. profile=tiny train.lr=0.001")
-    ap.add_argument("-o", "--output", default="params.yaml")
+    ap.add_argument("overrides", nargs="*", help="overrides, e.g. train.lr=0.001 (profile=NAME works too)")
+    ap.add_argument("--profile", help=f"a file of conf/profile/ ({', '.join(profiles.available(ROOT / 'conf'))})")
+    ap.add_argument("--conf", default=str(ROOT / "conf"), help="the conf folder (default: this repository's)")
+    ap.add_argument("-o", "--output", default="params.yaml", help="where to write; - for stdout")
     args = ap.parse_args()
-    compose_and_dump(Path(args.output), str(ROOT / "conf"), None, "config", str(ROOT), args.overrides)
-    print(f"wrote {args.output}")
+    text = profiles.dumps(profiles.compose(args.conf, args.profile, args.overrides))
+    if args.output == "-":
+        sys.stdout.write(text)
+        return
+    if Path(args.output).is_dir():
+        raise UserError(f"-o {args.output} is a folder; give a file path such as params.yaml, or - for stdout")
+    files.write_text(args.output, text)
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -53,7 +53,7 @@ def fmt(value: float | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", default=None, help="a file with `dvc exp show --json` output, '-' for stdin")
-    ap.add_argument("--metric", default="metrics/finetuned.json:accuracy", help="<metrics file>:<key>")
+    ap.add_argument("--metric", default="metrics/finetuned.json:ft_acc", help="<metrics file>:<key>")
     ap.add_argument("--seed-param", default=seeds.SEED_PARAM)
     ap.add_argument("--compare", nargs=2, type=int, metavar=("I", "J"), help="recipe numbers from the table")
     ap.add_argument("--output", default=None, help="write the summary as JSON (e.g. under bench/results/)")

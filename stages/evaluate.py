@@ -82,7 +82,10 @@ def main() -> None:
         table[["gold", "predicted"]].to_csv(tmp, index=False)
 
     result = metrics.classification(gold, pred)
-    files.write_json(args.metrics, {"accuracy": result["accuracy"], "macro_f1": result["macro_f1"]})
+    # Metric names unique across files (base_acc in metrics/baseline.json, ft_acc in metrics/finetuned.json) keep
+    # `dvc exp show` columns short; the adapter is what makes a run the fine-tuned one.
+    who = "ft" if args.adapter else "base"
+    files.write_json(args.metrics, {f"{who}_acc": result["accuracy"], f"{who}_f1": result["macro_f1"]})
     tokenizer = classifier.loaded.tokenizer
     files.write_run_log(
         args.run_log,

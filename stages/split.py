@@ -8,7 +8,7 @@ official train/validation/test splits of `data.hub_dataset`.
 import time
 from pathlib import Path
 
-from nli.core import config, files
+from nli.core import config, files, profiles
 from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.data import records, splits
 
@@ -16,6 +16,7 @@ from nli.data import records, splits
 def main() -> None:
     ap = ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--conf", help="the profiles folder (conf); given, params.yaml's profile label is checked")
     ap.add_argument("--raw", default="data/raw/snli", help="folder with validation.jsonl and test.jsonl")
     ap.add_argument("--out-dir", default="data/split")
     ap.add_argument("--metrics", default="metrics/data.json")
@@ -24,6 +25,8 @@ def main() -> None:
     start = time.perf_counter()
 
     params = config.load(args.params, ["data", "split"])
+    if args.conf:  # a profile renamed with `dvc exp run -S profile=...` would run one recipe under another's name
+        profiles.check_label(config.read_yaml(Path(args.params)), args.conf, args.params)
     source, seed = params.data.source, params.seed
 
     if source == "dvc":

@@ -90,9 +90,8 @@ def main(argv=None, callbacks=()) -> None:
     files.write_json(
         args.metrics,
         {
-            "best_val_accuracy": round(best.get("eval_accuracy", float("nan")), 4),
-            "best_val_loss": round(best.get("eval_loss", float("nan")), 4),
-            "trainable_params": counts["trainable_params"],
+            "val_acc": round(best.get("eval_accuracy", float("nan")), 4),  # the best validation, kept adapter's
+            "val_loss": round(best.get("eval_loss", float("nan")), 4),
         },
     )
     run = totals.summary(trainer.state, len(train_ex))  # the whole run, not just the part since a resume

@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,18 +74,16 @@ def raw_dir(tmp_path: Path) -> Path:
 
 @functools.cache
 def composed_params(profile: str = "tiny") -> str:
-    """conf/ composed with ``profile`` exactly as `dvc exp run` does (Hydra), as YAML text (cached)."""
-    from dvc.utils.hydra import compose_and_dump
+    """conf/ composed with ``profile`` as scripts/compose_params.py writes params.yaml, as YAML text (cached)."""
+    from nli.core import profiles
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "params.yaml"
-        compose_and_dump(out, str(ROOT / "conf"), None, "config", str(ROOT), [f"profile={profile}"])
-        return out.read_text()
+    return profiles.dumps(profiles.compose(ROOT / "conf", profile))
 
 
 def tiny_params(model: str = "tiny-llama", **overrides) -> dict:
     """The repository's ``tiny`` profile (conf/profile/tiny.yaml), composed; ``section__key=value`` overrides."""
     params = yaml.safe_load(composed_params("tiny"))
+    params["prompt"]["template"] = "\n".join(params["prompt"]["template"])  # the text, as config.load gives it
     params["model"]["name"] = model
     for dotted, value in overrides.items():
         section, key = dotted.split("__")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -423,7 +424,7 @@ def test_hypothesis_only_baseline_splits_the_test_set_into_hard_and_easy():
     # the cue-word slices use the pool's PMI words, not the paper's list
     assert "tall" in result.slice_descriptions["cue:neutral"] and "sad" not in result.slice_descriptions["cue:neutral"]
     metrics = analysis.metrics_dict(result)
-    assert metrics["hard_accuracy_after"] == 1.0 and metrics["hypothesis_only_accuracy"] == pytest.approx(0.6)
+    assert metrics["hard_acc_ft"] == 1.0 and metrics["hyp_only_acc"] == pytest.approx(0.6)
     text = report.render(result)
     assert "On the 4 test items where that classifier is wrong, the fine-tuned model is right on 100.00%" in text
 
@@ -470,7 +471,7 @@ def test_calibration_before_temperature_comes_from_the_log_probabilities():
     assert calibration.from_logprobs(ft, temperature=2.0)["p_entailment"].to_numpy() == pytest.approx(
         ft["p_entailment"].to_numpy()
     )
-    assert "ece_after_uncalibrated" in analysis.metrics_dict(result)
+    assert "ece_ft_raw" in analysis.metrics_dict(result)
 
 
 # ---------------------------------------------------------------- the stage
@@ -523,31 +524,33 @@ def test_stage_writes_all_outputs(tmp_path):
 
     metrics = json.loads((tmp_path / "metrics/compare.json").read_text())
     assert list(metrics) == [
-        "accuracy_delta",
-        "delta_ci_low",
-        "delta_ci_high",
+        "delta",
+        "delta_lo",
+        "delta_hi",
         "mcnemar_p",
+        "neglog10_p",
         "fixed",
         "broken",
-        "ece_before",
-        "ece_after",
-        "brier_before",
-        "brier_after",
-        "nll_before",
-        "nll_after",
-        "slices_significant_bh",
-        "accuracy_at_coverage_80",
-        "hypothesis_only_accuracy",
-        "hard_accuracy_before",
-        "hard_accuracy_after",
-        "easy_accuracy_before",
-        "easy_accuracy_after",
+        "ece_base",
+        "ece_ft",
+        "brier_base",
+        "brier_ft",
+        "nll_base",
+        "nll_ft",
+        "slices_sig_bh",
+        "ft_acc_cov80",
+        "hyp_only_acc",
+        "hard_acc_base",
+        "hard_acc_ft",
+        "easy_acc_base",
+        "easy_acc_ft",
         "hard_mcnemar_p",
     ]
     assert (metrics["fixed"], metrics["broken"]) == (55, 30)
-    assert metrics["accuracy_delta"] == pytest.approx(25 / 110, abs=1e-5)
+    assert metrics["delta"] == pytest.approx(25 / 110, abs=1e-5)
     assert metrics["mcnemar_p"] == pytest.approx(0.00884, abs=1e-4)
-    assert metrics["delta_ci_low"] < metrics["accuracy_delta"] < metrics["delta_ci_high"]
+    assert metrics["neglog10_p"] == pytest.approx(-math.log10(metrics["mcnemar_p"]), abs=1e-3)
+    assert metrics["delta_lo"] < metrics["delta"] < metrics["delta_hi"]
     assert all(isinstance(v, (int, float)) for v in metrics.values())
 
     with open(tmp_path / "plots/compare/slices.csv", newline="") as handle:
@@ -591,3 +594,12 @@ def test_newcombe_unpaired_interval_matches_the_paper():
     low, high = stats.newcombe_unpaired_ci(48, 80, 56, 70)
     assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
     assert stats.newcombe_unpaired_ci(0, 0, 1, 2) is None
+
+
+def test_significance_stays_readable_at_dvcs_five_decimals():
+    """`dvc metrics diff` prints 5 decimals: p = 8.0e-54 reads 0.0, its -log10 reads 53.097."""
+    from nli.compare.analysis import neglog10
+
+    assert round(8.001e-54, 5) == 0.0 and neglog10(8.001e-54) == 53.097
+    assert neglog10(0.05) == 1.301 and neglog10(0.0) == 323.306  # a p that underflowed stays finite
+    assert math.copysign(1.0, neglog10(1.0)) == 1.0  # no "-0.0" in the table when nothing changed

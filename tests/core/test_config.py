@@ -11,7 +11,7 @@ from conftest import composed_params, tiny_params
 from nli.core import config
 from nli.core.errors import UserError
 
-PROFILES = ["tiny", "embedded-default", "embedded-full", "phi2-recommended", "phi2-report"]
+PROFILES = ["tiny", "smoke", "embedded-default", "embedded-full", "phi2-recommended", "phi2-report"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)

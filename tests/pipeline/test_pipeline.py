@@ -81,6 +81,15 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
         "stress.json",
         "compare.json",
     }
+    shown = json.loads(sh(repo, "dvc", "metrics", "show", "--json"))
+    declared = {Path(f).name for rev in shown.values() for f in rev["data"]}
+    assert declared == {
+        "baseline.json",
+        "train.json",
+        "finetuned.json",
+        "stress.json",
+        "compare.json",
+    }  # sizes: run info
     assert (repo / "models/adapter/adapter_model.safetensors").is_file()
     assert (repo / "reports/compare.md").read_text().startswith("#")
     assert "## Stress tests" in (repo / "reports/compare.md").read_text()
@@ -133,18 +142,19 @@ def test_an_edit_reruns_only_the_stages_that_use_it(repo, edited, stages):
 
 
 def test_exp_run_set_param_reaches_the_code(repo):
-    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "profile=tiny", "-S", "train.lr=0.02", "-S", "lora.r=4")
+    sh(repo, "dvc", "exp", "run", "-n", "lr-test", "-S", "train.lr=0.02", "-S", "lora.r=4")
     rows = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     exp = next(e for row in rows for e in (row.get("experiments") or []) if e.get("name") == "lr-test")
     data = exp["revs"][0]["data"]
     assert data["params"]["params.yaml"]["data"]["train"]["lr"] == 0.02
-    trained = data["metrics"]["metrics/train.json"]["data"]
-    committed = json.loads(sh(repo, "git", "show", "HEAD:metrics/train.json"))  # the committed run: r=16
+    assert data["params"]["params.yaml"]["data"]["lora"]["r"] == 4
+    trained = json.loads((repo / "runs/train.json").read_text())["info"]  # the workspace holds the last experiment
+    committed = json.loads(sh(repo, "git", "show", "HEAD:runs/train.json"))["info"]  # the committed run: r=16
     assert trained["trainable_params"] * 4 == committed["trainable_params"]
 
 
 def test_queued_sweep_shows_in_exp_show(repo):
-    sh(repo, "dvc", "exp", "run", "--queue", "-S", "profile=tiny", "-S", "lora.r=2,8")
+    sh(repo, "dvc", "exp", "run", "--queue", "-S", "lora.r=2,8")
     sh(repo, "dvc", "queue", "start", "-j", "1")
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -165,7 +175,7 @@ def test_queued_sweep_shows_in_exp_show(repo):
         "--drop",
         ".*",
         "--keep",
-        "lora.r|accuracy_delta",
+        "lora.r|delta",
     )
     assert "lora.r" in table.splitlines()[0]
     assert {"2", "8"} <= {cell for line in table.splitlines()[1:] for cell in line.split(",")}
@@ -193,7 +203,7 @@ def test_seed_sweep_summary_from_exp_show(repo, tmp_path):
         (
             e["revs"][0]["data"]["params"]["params.yaml"]["data"]["lora"]["r"],
             e["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["seed"],
-        ): e["revs"][0]["data"]["metrics"]["metrics/finetuned.json"]["data"]["accuracy"]
+        ): e["revs"][0]["data"]["metrics"]["metrics/finetuned.json"]["data"]["ft_acc"]
         for row in rows
         for e in row.get("experiments") or []
         if e["revs"][0]["data"].get("metrics")

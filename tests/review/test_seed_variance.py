@@ -17,7 +17,7 @@ from scipy import stats
 
 
 def exp(name: str, r: int, seed: int, accuracy: float | None) -> dict:
-    metrics = {} if accuracy is None else {"metrics/finetuned.json": {"data": {"accuracy": accuracy}}}
+    metrics = {} if accuracy is None else {"metrics/finetuned.json": {"data": {"ft_acc": accuracy}}}
     params = {"params.yaml": {"data": {"seed": 42, "lora": {"r": r}, "train": {"lr": 0.002, "seed": seed}}}}
     return {"revs": [{"rev": "f" * 40, "name": name, "data": {"params": params, "metrics": metrics}}]}
 

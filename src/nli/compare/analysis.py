@@ -7,6 +7,7 @@ them together into one ``Comparison`` and turns it into the stage's metrics and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -190,35 +191,42 @@ def _round(value: float) -> float:
 def metrics_dict(result: Comparison) -> dict[str, Any]:
     """metrics/compare.json: the headline quality numbers only (the rest is report and plot data)."""
     overall = result.overall
-    pairs = (("before", result.calibration["baseline"]), ("after", result.calibration["finetuned"]))
+    pairs = (("base", result.calibration["baseline"]), ("ft", result.calibration["finetuned"]))
     low, high = overall["delta_ci95"]
+    # Names short and unique across metrics files (base_acc, ft_acc, val_acc, delta, ...), so `dvc exp show` and
+    # `dvc metrics diff` columns stay narrow and unambiguous.
     out = {
-        "accuracy_delta": _round(overall["delta"]),
-        "delta_ci_low": _round(low),
-        "delta_ci_high": _round(high),
+        "delta": _round(overall["delta"]),
+        "delta_lo": _round(low),
+        "delta_hi": _round(high),
         # p-values can be tiny: keep 4 significant digits instead of fixed decimals.
         "mcnemar_p": float(f"{result.mcnemar_p:.4g}"),
+        # DVC prints metrics at 5 decimals, where any p under 5e-6 reads 0.0: -log10 p stays readable (53.1, 2.05).
+        "neglog10_p": neglog10(result.mcnemar_p),
         "fixed": result.counts["fixed"],
         "broken": result.counts["broken"],
         **{f"{key}_{when}": _round(scores[key]) for key in ("ece", "brier", "nll") for when, scores in pairs},
     }
     raw = result.calibration.get("finetuned_uncalibrated")
-    if raw:  # temperature scaling's effect: the fine-tuned scores before it (the *_after ones are after it)
-        out.update({f"{key}_after_uncalibrated": _round(raw[key]) for key in ("ece", "brier", "nll")})
-    out["slices_significant_bh"] = sum(
-        1 for ch in result.slices.values() if ch["q_bh"] is not None and ch["q_bh"] < FDR
-    )
+    if raw:  # temperature scaling's effect: the fine-tuned scores before it (the *_ft ones are after it)
+        out.update({f"{key}_ft_raw": _round(raw[key]) for key in ("ece", "brier", "nll")})
+    out["slices_sig_bh"] = sum(1 for ch in result.slices.values() if ch["q_bh"] is not None and ch["q_bh"] < FDR)
     if result.risk_coverage is not None and len(result.risk_coverage):
-        out["accuracy_at_coverage_80"] = _round(selective.accuracy_at(result.risk_coverage, 0.8))
+        out["ft_acc_cov80"] = _round(selective.accuracy_at(result.risk_coverage, 0.8))
     if result.shortcuts:
         sc = result.shortcuts
-        out["hypothesis_only_accuracy"] = _round(sc.accuracy)
+        out["hyp_only_acc"] = _round(sc.accuracy)
         for name, ch in sc.subsets.items():
             if ch["n"]:
-                out[f"{name}_accuracy_before"] = _round(ch["accuracy_before"])
-                out[f"{name}_accuracy_after"] = _round(ch["accuracy_after"])
+                out[f"{name}_acc_base"] = _round(ch["accuracy_before"])
+                out[f"{name}_acc_ft"] = _round(ch["accuracy_after"])
         out["hard_mcnemar_p"] = float(f"{sc.subsets['hard']['mcnemar_p']:.4g}")
     return out
+
+
+def neglog10(p: float) -> float:
+    """-log10 p rounded to 3 decimals; a p that underflowed to 0 is capped at the smallest double's 323.3."""
+    return max(0.0, round(-math.log10(max(float(p), 5e-324)), 3))  # p = 1 gives 0.0, not -0.0
 
 
 def slice_plot_rows(result: Comparison) -> pd.DataFrame:

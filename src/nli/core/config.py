@@ -106,11 +106,15 @@ class Verbalizers:
 
 @dataclass
 class Prompt:
-    template: str = spec(nonempty=True)
+    # A list of lines (joined with "\n") keeps params one line per value, so `dvc exp show --md` renders one row
+    # per experiment; a single string is accepted too. The joined text is what every consumer sees.
+    template: str | list[str] = spec(nonempty=True, hint='a list of lines such as ["Premise: {premise}", ...]')
     verbalizers: Verbalizers = spec()
     max_length: int = spec(ge=8, le=1_000_000)
 
     def check(self, where: str) -> None:
+        if isinstance(self.template, list):
+            self.template = "\n".join(self.template)
         check_template(self.template, f"{where}.template")
 
 
@@ -365,7 +369,7 @@ def _check_value(value, hint, meta: dict, where: str):
         return value
     if typing.get_origin(list[str]) in [typing.get_origin(o) for o in options] and isinstance(value, list):
         if not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise UserError(f"{where} = {_shown(value)}; use a non-empty list of module names{fix}")
+            raise UserError(f"{where} = {_shown(value)}; use a non-empty list of non-empty strings{fix}")
         return value
     if isinstance(value, bool):
         if bool in options:

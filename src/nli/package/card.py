@@ -62,11 +62,11 @@ def scoring_recipe(params: config.Params, model_name: str | None = None) -> dict
 def model_index(finetuned: dict, test_size: Any, seed: Any) -> list[dict]:
     """The fine-tuned model's own test results in the Hugging Face model-index form (empty before a run)."""
     metrics = []
-    if _number(finetuned.get("accuracy")):
-        metrics.append({"type": "accuracy", "value": round(finetuned["accuracy"], 4), "name": "accuracy"})
-    if _number(finetuned.get("macro_f1")):
+    if _number(finetuned.get("ft_acc")):
+        metrics.append({"type": "accuracy", "value": round(finetuned["ft_acc"], 4), "name": "accuracy"})
+    if _number(finetuned.get("ft_f1")):
         metrics.append(
-            {"type": "f1", "value": round(finetuned["macro_f1"], 4), "name": "macro-F1", "args": {"average": "macro"}}
+            {"type": "f1", "value": round(finetuned["ft_f1"], 4), "name": "macro-F1", "args": {"average": "macro"}}
         )
     if not metrics:
         return []
@@ -159,8 +159,8 @@ def render(params: config.Params, data: dict, finetuned: dict, *, merged: bool =
         "",
         "| metric | value |",
         "|---|---|",
-        f"| accuracy | {_fmt(finetuned.get('accuracy'), pct=True)} |",
-        f"| macro-F1 | {_fmt(finetuned.get('macro_f1'), decimals=3)} |",
+        f"| accuracy | {_fmt(finetuned.get('ft_acc'), pct=True)} |",
+        f"| macro-F1 | {_fmt(finetuned.get('ft_f1'), decimals=3)} |",
         "",
         "The comparison with the zero-shot base (accuracy change with its confidence interval, McNemar test, "
         "calibration before and after) is the project's `reports/compare.md` at the same revision; it is not "

@@ -65,14 +65,14 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
 def runs_from_exp_show(rows: list, metric: str, params_file: str = "params.yaml") -> list[Run]:
     """Every experiment (and the baseline commits) in ``dvc exp show --json`` output with ``metric`` set.
 
-    ``metric`` is ``<metrics file>:<key>`` (e.g. ``metrics/finetuned.json:accuracy``). The workspace row is left
+    ``metric`` is ``<metrics file>:<key>`` (e.g. ``metrics/finetuned.json:ft_acc``). The workspace row is left
     out: it repeats the checked-out commit's values, or holds an unfinished run.
     """
     if not isinstance(rows, list):
         raise UserError("expected the output of `dvc exp show --json` (a JSON list of revisions)")
     path, _, key = metric.rpartition(":")
     if not path or not key:
-        raise UserError(f"--metric {metric!r}: write it as <metrics file>:<key>, e.g. metrics/finetuned.json:accuracy")
+        raise UserError(f"--metric {metric!r}: write it as <metrics file>:<key>, e.g. metrics/finetuned.json:ft_acc")
 
     def entries():
         for row in rows:
