@@ -27,6 +27,8 @@ def test_every_profile_parses(tmp_path, profile):
             within(v, typed_values[k]) if isinstance(v, dict) else typed_values[k] == v for k, v in file_values.items()
         )
 
+    if isinstance(plain["prompt"]["template"], list):  # a list of lines in the file, joined
+        plain["prompt"]["template"] = "\n".join(plain["prompt"]["template"])
     assert within({name: plain[name] for name in config.SECTIONS}, typed.sections(list(config.SECTIONS)))
     assert typed.seed == plain["seed"] and typed.path == path
 

@@ -63,7 +63,7 @@ def test_template_lines_join_to_the_same_prompt_bytes(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(composed_params("embedded-default"))
     assert isinstance(yaml.safe_load(path.read_text())["prompt"]["template"], list)  # one line per value in params
-    template = config.load(path, ["prompt"])["prompt"]["template"]
+    template = config.load(path, ["prompt"]).prompt.template
     assert template == "Premise: {premise}\nHypothesis: {hypothesis}\nAnswer:"
 
 

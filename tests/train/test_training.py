@@ -194,8 +194,8 @@ def test_train_gpus_relaunches_the_stage_under_torchrun(tmp_path, split_dir, par
     out = run(tmp_path, split_dir, params_file, "ddp", train__gpus=2)
     assert len(calls) == 1 and calls[0][0] == 2 and calls[0][1].endswith("stages/train.py")
     m = record(out)
-    assert m["processes"] == 2 and m["effective_batch_size"] == 8  # the tiny profile's batch of 8, 4 per process
-    assert m["steps"] == 6 and m["examples_seen"] == 48  # 6 steps of 8: one epoch of 48, as on one process
+    assert m["processes"] == 2 and m["effective_batch_size"] == 16  # tiny: batch 8 x accumulation 2, 4 a process
+    assert m["steps"] == 6 and m["examples_seen"] == 96  # 6 steps of 16: two epochs of 48, as on one process
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
 
 

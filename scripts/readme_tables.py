@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Fill the README's generated tables from the committed result files, so its numbers cannot drift.
+
+    python scripts/readme_tables.py            # rewrite the blocks between <!-- generated:NAME --> markers
+    python scripts/readme_tables.py --check    # exit 1 if README.md is not what the result files give
+
+Sources: metrics/*.json and runs/*.json (the committed `dvc repro` of the default profile),
+bench/results/report.json (the figures the reproduced report published) and bench/results/gpu/summary.json
+(the GPU runs, docs/gpu.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from nli.compare.markdown import table
+from nli.core import files
+
+ROOT = Path(__file__).resolve().parents[1]
+MISSING = "–"
+
+
+def read(path: str) -> dict:
+    file = ROOT / path
+    return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+
+
+def pct(value, signed: bool = False) -> str:
+    if not isinstance(value, (int, float)):
+        return MISSING
+    return f"{100 * value:+.1f} pp" if signed else f"{100 * value:.1f}%"
+
+
+def number(value, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, (int, float)) else MISSING
+
+
+def results_table() -> str:
+    report, gpu = read("bench/results/report.json"), read("bench/results/gpu/summary.json")
+    base, ft, cmp_, stress = (read(f"metrics/{n}.json") for n in ("baseline", "finetuned", "compare", "stress"))
+    split, train = read("runs/split.json"), read("runs/train.json")
+    sizes = split.get("info", {}).get("sizes") or read("metrics/data.json")
+    full = gpu.get("embedded_full", {})
+    seeds = full.get("runs", [])
+    flips = {k: v["flip_rate"] for k, v in stress.items() if isinstance(v, dict) and "flip_rate" in v}
+    worst = max(flips, key=flips.get) if flips else None
+    minutes = train.get("cost", {}).get("train_seconds")
+    rows = [
+        [
+            "accuracy before → after",
+            f"{report.get('accuracy_before', MISSING)} → {report.get('accuracy_after', MISSING)}",
+            f"{pct(base.get('base_acc'))} → **{pct(ft.get('ft_acc'))}**",
+            f"{pct(seeds[0]['test_accuracy_baseline']) if seeds else MISSING} → "
+            f"**{pct(full.get('test_accuracy_mean'))}** (mean of {len(seeds)} seeds, sd "
+            f"{number(100 * full['test_accuracy_sd'], '.1f') if 'test_accuracy_sd' in full else MISSING} pp)",
+        ],
+        [
+            "Δ [95% CI], McNemar p",
+            MISSING,
+            f"{pct(cmp_.get('delta'), True)} [{pct(cmp_.get('delta_lo'), True)}, {pct(cmp_.get('delta_hi'), True)}], "
+            f"p = {number(cmp_.get('mcnemar_p'), '.1e')}",
+            MISSING,
+        ],
+        [
+            "test set",
+            "SNLI test",
+            f"{sizes.get('test', MISSING)}-pair stratified sample of SNLI test",
+            f"all {seeds[0]['n_test']:,} SNLI test pairs" if seeds else MISSING,
+        ],
+        [
+            "training pairs",
+            report.get("train_pairs", MISSING),
+            f"{sizes.get('train', MISSING):,} (SNLI validation pool)" if sizes.get("train") else MISSING,
+            f"{seeds[0]['n_train']:,} (SNLI validation pool)" if seeds else MISSING,
+        ],
+        [
+            "training time",
+            report.get("training_time", MISSING),
+            f"{number(minutes / 60, '.1f')} min on 2 CPU cores" if minutes else MISSING,
+            f"{number(seeds[0]['train_loop_seconds'], '.0f')} s on one {gpu.get('card', 'GPU')}" if seeds else MISSING,
+        ],
+        [
+            "trainable params",
+            report.get("trainable_params", MISSING),
+            number(train.get("info", {}).get("trainable_params"), ",d"),
+            "same model and LoRA shape",
+        ],
+        [
+            "hard subset (hypothesis-only baseline wrong)",
+            MISSING,
+            f"{pct(cmp_.get('hard_acc_base'))} → {pct(cmp_.get('hard_acc_ft'))} "
+            f"(hypothesis-only baseline {pct(cmp_.get('hyp_only_acc'))} overall)",
+            MISSING,
+        ],
+        [
+            "stress tests: largest flip rate",
+            MISSING,
+            f"{worst}: {pct(flips[worst])}" if worst else MISSING,
+            MISSING,
+        ],
+        [
+            "calibration: ECE raw → temperature-scaled",
+            MISSING,
+            f"{number(cmp_.get('ece_ft_raw'), '.3f')} → {number(cmp_.get('ece_ft'), '.3f')}",
+            MISSING,
+        ],
+    ]
+    header = ["", "report (Phi-2 2.7B, as published)", "ours: CPU default (`make repro`)", "ours: GPU `embedded-full`"]
+    return table(header, rows)
+
+
+def gpu_table() -> str:
+    gpu = read("bench/results/gpu/summary.json")
+    rows = []
+    for row in gpu.get("phi2_shapes", {}).get("rows", []):
+        runs = row.get("train_speedup_vs_report_config_runs") or []
+        rows.append(
+            [
+                row["config"],
+                number(row.get("train_examples_per_second"), ".1f"),
+                f"{number(row.get('train_speedup_vs_report_config'), '.1f')}× ({', '.join(f'{r:.1f}' for r in runs)})",
+                number(row.get("eval_examples_per_second"), ".0f"),
+                "yes" if row.get("all_finite") else "no",
+            ]
+        )
+    two = gpu.get("embedded_two_gpus", {})
+    ddp = read("bench/results/gpu/ddp_phi2_shapes_h200x2.json")
+    speedup = ddp.get("speedup") or ddp.get("summary", {}).get("speedup")
+    lines = [table(["Phi-2 shapes, one H200", "train ex/s", "× report config (rounds)", "eval ex/s", "finite"], rows)]
+    if speedup or two:
+        lines.append(
+            f"\nTwo GPUs (`train.gpus: 2`): Phi-2 shapes {number(speedup, '.2f')}× one GPU's training throughput; "
+            f"embedded-full validation accuracy {number(two.get('two_gpus', {}).get('best_val_accuracy'), '.3f')} "
+            f"against {number(two.get('one_gpu', {}).get('best_val_accuracy'), '.3f')} on one GPU (one seed)."
+        )
+    return "\n".join(lines)
+
+
+GENERATORS = {"results": results_table, "gpu": gpu_table}
+
+
+def render(text: str) -> str:
+    for name, make in GENERATORS.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated -->)", re.S)
+        text = pattern.sub(lambda m, make=make: m.group(1) + make().rstrip("\n") + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the README differs from the result files")
+    args = ap.parse_args()
+    text = args.readme.read_text(encoding="utf-8")
+    new = render(text)
+    if args.check:
+        if new != text:
+            print(f"{args.readme}: generated tables are stale; run python scripts/readme_tables.py", file=sys.stderr)
+            sys.exit(1)
+        return
+    files.write_text(args.readme, new)
+
+
+if __name__ == "__main__":
+    main()
