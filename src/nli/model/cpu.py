@@ -12,8 +12,8 @@ def has_bf16() -> bool:
 
 def matrix_input_for_head(head: torch.nn.Module) -> None:
     """The answer-position slice ``hidden[:, -1:, :]`` is a strided view; with a frozen weight, ``F.linear`` on
-    a 3-D input may take a batched-matmul path that first copies the weight once per row (32 x 49152 x 576
-    values: 1.8 GB and 2.5 s per batch on this CPU; 83 ms for a single row). A 2-D input always takes one mm."""
+    a 3-D input may take a batched-matmul path that first copies the whole weight once per row (measured in
+    docs/performance.md). A 2-D input always takes one mm."""
     head.register_forward_pre_hook(_as_matrix)
     head.register_forward_hook(_restore_shape)
 

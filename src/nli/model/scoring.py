@@ -84,7 +84,7 @@ def adapter_in_compute_dtype(model):
 
     PEFT keeps adapter weights in float32; without autocast each adapted layer would then cast its
     input to float32 and run the adapter in float32, about a quarter of a bf16 scoring pass."""
-    if getattr(model, "_adapter_cast", False):  # nested (predict --stream): walking the parameters costs ~10 ms
+    if getattr(model, "_adapter_cast", False):  # nested (predict --stream): don't walk the parameters again
         yield model
         return
     base = getattr(getattr(model, "get_base_model", lambda: model)(), "dtype", torch.float32)
@@ -114,7 +114,7 @@ def score(
     progress: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Log-probability of each label token for each prompt, shape (n, n_labels), in input order."""
-    if model.training:  # eval() walks every module: ~20 ms a call, too much for one pair at a time
+    if model.training:  # eval() walks every module: too slow to repeat for one pair at a time
         model.eval()
     device = next(model.parameters()).device
     scores = np.zeros((len(encoded), len(label_ids)), dtype=np.float32)

@@ -1,10 +1,9 @@
 """``predict --stream``'s model: the adapter merged into the NF4-rounded base once, and cached.
 
 On CPU the frozen base is the NF4-rounded weights in bf16 (``loading.nf4_rounded``). Merged into them
-(PEFT's ``merge_and_unload``, as ``scripts/merge_adapter.py`` does), a pair runs without the 420 LoRA matmuls
-and their adds: 97-115 -> 64-80 ms a pair for SmolLM2 on 2 cores (``bench/predict_bench.py``, interleaved), with
-``evaluate_finetuned``'s label for 499 of 500 test pairs (unmerged, one pair at a time: 498). Saved once per base
-and adapter bytes, a later start loads it like any base and never loads PEFT (5.7-6.6 -> 5.2-5.6 s to ready).
+(PEFT's ``merge_and_unload``, as ``scripts/merge_adapter.py`` does), a pair runs without the LoRA matmuls and their
+adds (faster per pair: ``bench/predict_bench.py``, docs/performance.md), with ``evaluate_finetuned``'s labels up to
+bf16 batch effects. Saved once per base and adapter bytes, a later start loads it like any base and never loads PEFT.
 Only the newest merge of a base is kept (each is the size of the base).
 """
 

@@ -157,10 +157,9 @@ class ReleaseFreedMemory(TrainerCallback):
     malloc_trim).
 
     glibc keeps freed blocks resident, and each batch length frees blocks of other sizes, so the heap keeps
-    growing while ~0.8 GB stays live between steps (SmolLM2 train stage: 3.06-3.23 GiB peak with trims only
-    around validations). Trimming after every step: 2.80 GiB peak, adapter byte-identical; steps ~6% slower,
-    since the next step faults the released pages back in. Trimming between micro-batches as well: 2.72 GiB,
-    but ~20% slower."""
+    growing while the live set between steps stays small. Trimming after every step lowers the peak with the
+    adapter byte-identical, at a small cost per step (the next step faults the released pages back in); trimming
+    between micro-batches too costs more than it saves. Measurements: bench/results/README.md."""
 
     def __init__(self):
         import ctypes

@@ -84,8 +84,8 @@ class LabelTokenTrainer(Trainer):
 
         # Under autocast each adapter's fp32 weight is cast to the compute dtype anyway, and so is its input,
         # straight back from the fp32 copy PEFT made of it: that copy only kept one more saved input per adapted
-        # layer (0.2 GiB of a CPU step's peak for SmolLM2). Same numbers without it, unless LoRA dropout would
-        # then scale the input in the compute dtype.
+        # layer, which raised a CPU step's peak memory (docs/performance.md). Same numbers without it, unless LoRA
+        # dropout would then scale the input in the compute dtype.
         autocast = self.args.bf16 or self.args.fp16
         dropout = any(isinstance(m, torch.nn.Dropout) for n, m in self.model.named_modules() if "lora_dropout" in n)
         with disable_input_dtype_casting(self.model, active=autocast and not dropout):
