@@ -46,10 +46,11 @@ test: env
 
 # One row per experiment: profile, the params that differ between the rows shown, baseline / validation / fine-tuned
 # accuracy and the fine-tune delta with its 95% interval. File hashes and the other metrics (F1, calibration,
-# counts, shortcut subsets, stress tests) are left out; plain `dvc exp show` has them all. DVC's patterns match whole column names. These two targets
+# counts, shortcut subsets, stress tests) are left out; plain `dvc exp show` has them all. DVC searches its patterns
+# anywhere in a column name, so the kept ones are anchored. These two targets
 # only read (no `env` prerequisite): they need an installed .venv, or VENV=<another environment>.
-EXP_SHOW_DROP := .*/.*|Created|.*_f1|val_loss|mcnemar_p|neglog10_p|fixed|broken|(ece|brier|nll)_.*|.*_raw|slices_sig_bh|ft_acc_cov80|hyp_only_acc|(hard|easy)_.*|clean_accuracy|(tautology|negation|length_mismatch|spelling)\..*
-EXP_SHOW_KEEP := profile|base_acc|val_acc|ft_acc|delta|delta_lo|delta_hi
+EXP_SHOW_DROP := .*/.*|conf|Created|.*_f1|val_loss|mcnemar_p|neglog10_p|fixed|broken|(ece|brier|nll)_.*|.*_raw|slices_sig_bh|ft_acc_cov80|hyp_only_acc|(hard|easy)_.*|clean_accuracy|(tautology|negation|length_mismatch|spelling)\..*
+EXP_SHOW_KEEP := ^(profile|base_acc|val_acc|ft_acc|delta|delta_lo|delta_hi)$$
 exp-show:
 	dvc exp show --no-pager --only-changed --drop '$(EXP_SHOW_DROP)' --keep '$(EXP_SHOW_KEEP)' $(ARGS)
 
