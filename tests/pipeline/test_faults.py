@@ -316,7 +316,7 @@ def p_package_missing_metrics(ws):
     out = ws / "package"
     argv = [sys.executable, script("stages/package.py"), "--params", ws / "params.yaml", "--adapter", ws / "adapter"]
     argv += ["--data-metrics", ws / "no-data.json", "--finetuned-metrics", ws / "no-ft.json"]
-    argv += ["--compare-metrics", ws / "no-compare.json", "--out", out]
+    argv += ["--out", out]
     return verdict_error(run(argv), "no-data.json")
 
 
