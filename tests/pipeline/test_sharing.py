@@ -91,10 +91,13 @@ def test_second_clone_restores_every_stage_from_the_run_cache(shared):
     assert not (b / "dvc.lock").exists() and not (b / "models/adapter").exists()
     assert "pulled" in sh(b, sys.executable, "scripts/results_remote.py", "pull")
     out = sh(b, "dvc", "repro")
-    for stage in ("split", "evaluate_baseline", "train", "evaluate_finetuned", "package"):
+    for stage in ("evaluate_baseline", "train", "evaluate_finetuned", "package"):
         assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out, out
-    assert "Running stage 'compare'" in out  # reports/compare.md is git-tracked, not a metric or a plot: it reruns
-    assert out.count("Running stage") == 1, out  # nothing else ran, training least of all
+    # Stages with git-tracked outputs that are neither metrics nor plots (split's sizes, the compare and stress
+    # reports) are not run-cached by DVC: they rerun, in seconds and to the same bytes, so the stages after them
+    # still come from the run-cache. No model stage runs, training least of all.
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"split", "stress", "compare"}, out
     assert not (b / "runs" / "train.json").exists()  # written by the train script on every run
     assert folder_bytes(b / "models/adapter") == folder_bytes(a / "models/adapter")
     assert folder_bytes(b / PACKAGE) == folder_bytes(a / PACKAGE)
