@@ -17,8 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-from nli.compare.markdown import table
 from nli.core import files
+from nli.reporting.markdown import table
 
 ROOT = Path(__file__).resolve().parents[1]
 MISSING = "–"

@@ -21,10 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from nli.compare import analysis, predictions, report
-from nli.core import config, files
+from nli.core import config, files, records
 from nli.core.errors import ArgumentParser, run_stage
 from nli.core.labels import LABELS
-from nli.data import records
 
 
 def parse_args() -> argparse.Namespace:

@@ -11,10 +11,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from nli.core import config, files
+from nli.core import config, files, records
 from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.core.labels import LABELS, PREDICTION_COLUMNS
-from nli.data import records
 from nli.model import metrics, prompts, scoring, temperature
 
 

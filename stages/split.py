@@ -8,9 +8,9 @@ official train/validation/test splits of `data.hub_dataset`.
 import time
 from pathlib import Path
 
-from nli.core import config, files, profiles
+from nli.core import config, files, profiles, records
 from nli.core.errors import ArgumentParser, UserError, run_stage
-from nli.data import records, splits
+from nli.data import splits
 
 
 def main() -> None:

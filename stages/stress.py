@@ -15,10 +15,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from nli.core import config, files
+from nli.core import config, files, records
 from nli.core.errors import run_stage
 from nli.core.labels import LABELS
-from nli.data import records
 from nli.model import metrics, scoring
 from nli.stress import analysis, perturb, report
 

@@ -11,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from nli.core import config, files
+from nli.core import config, files, records
 from nli.core.errors import ArgumentParser, run_stage
-from nli.data import records
 from nli.model import loading, metrics, scoring
 from nli.train import callbacks as run_callbacks
 from nli.train import launch, portable, training

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nli.compare import analysis, calibration, predictions, report, slices, stats
+from nli.compare import analysis, calibration, predictions, report, slices
 from nli.core.labels import LABELS, PREDICTION_COLUMNS
+from nli.reporting import stats
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER = {"entailment": "neutral", "neutral": "contradiction", "contradiction": "entailment"}

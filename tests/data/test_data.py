@@ -9,8 +9,9 @@ import sys
 import pytest
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 
+from nli.core import records
 from nli.core.errors import UserError
-from nli.data import records, splits
+from nli.data import splits
 
 
 def test_malformed_json_names_file_and_line(tmp_path):

@@ -44,7 +44,7 @@ def imported_modules(path: Path, module: str | None) -> set[str]:
                 base = ".".join(package + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            # `from nli.data import records` imports nli.data.records; `from nli.data.records import read_split` too
+            # `from nli.core import records` imports nli.core.records; `from nli.core.records import read_split` too
             names = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
@@ -97,6 +97,14 @@ def test_stage_deps_match_the_scripts_imports(name):
     code_deps = [d for d in deps if d.suffix == ".py" or LIBRARY in d.parents or d == LIBRARY]
     extra = sorted(str(d.relative_to(ROOT)) for d in code_deps if not any(p == d or d in p.parents for p in needed))
     assert not extra, f"dvc.yaml stage {name!r} depends on {extra}, which its script never imports"
+
+
+def test_library_deps_stay_few():
+    """`dvc exp show` gives every dep its own column: the library is depended on by concern (folders), so at most
+    8 library paths appear across all stages (issue 22), not one per module."""
+    paths = {d for stage in stages().values() for d in dep_paths(stage) if LIBRARY in d.parents}
+    assert len(paths) <= 8, sorted(str(p.relative_to(ROOT)) for p in paths)
+    assert all(p.is_dir() for p in paths), "depend on a concern's folder, not on single modules"
 
 
 def test_the_import_graph_is_transitive():

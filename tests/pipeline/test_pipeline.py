@@ -120,7 +120,8 @@ def test_repro_is_complete_idempotent_and_deterministic(repo):
         ("src/nli/review/revisions.py", set()),  # the PR report's code: no stage
         ("scripts/pr_report.py", set()),
         ("src/nli/compare/report.py", {"compare"}),
-        ("src/nli/compare/stats.py", {"compare", "stress"}),  # the stress stage's paired statistics
+        ("src/nli/reporting/stats.py", {"compare", "stress"}),  # the statistics both reports share
+        ("src/nli/data/splits.py", {"split"}),  # how pairs are drawn: only the split reruns by itself
         ("src/nli/stress/perturb.py", {"stress"}),
         ("src/nli/model/prompts.py", {"evaluate_baseline", "train", "evaluate_finetuned", "stress"}),
         (

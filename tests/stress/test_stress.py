@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, make_pairs, tiny_params, write_jsonl
 
-from nli.compare import stats
+from nli.reporting import stats
 from nli.stress import analysis, perturb
 
 PAIR = {"id": "t-1", "premise": "A man plays a guitar.", "hypothesis": "A person is making music.", "label": 0}

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control
 
-from nli.compare import calibration, selective, shortcuts, stats
+from nli.compare import calibration, selective, shortcuts
 from nli.compare.slices import SLICES, Slice, build_slices, slice_masks
 from nli.core.labels import LABELS, LOGPROB_COLUMNS
+from nli.reporting import stats
 
 EXAMPLE_GROUPS = ("corrected", "not_corrected", "regressed")
 MODELS = ("baseline", "finetuned")

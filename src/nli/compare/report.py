@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from nli.compare import stats
 from nli.compare.analysis import EXAMPLE_GROUPS, FDR, Comparison
-from nli.compare.markdown import table
 from nli.core.labels import LABELS
+from nli.reporting import stats
+from nli.reporting.markdown import table
 
 
 def _pct(value: float | None) -> str:

@@ -13,7 +13,7 @@ from nli.core import config
 from nli.core.config import shown_path
 from nli.core.errors import UserError
 from nli.core.labels import LABELS
-from nli.data.records import Pool
+from nli.core.records import Pool
 
 SPLITS = ("train", "val", "test")
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from nli.compare import markdown
 from nli.core.labels import LABELS
+from nli.reporting import markdown
 from nli.review.revisions import ReportError, dvc_json, git_files, git_rev_exists, read_file, run_command, short_sha
 
 MAX_CELL_CHARS = 80

@@ -6,7 +6,7 @@ import sys
 
 from nli.core.errors import UserError
 from nli.core.labels import PROBABILITY_COLUMNS
-from nli.data.records import read_csv, read_jsonl
+from nli.core.records import read_csv, read_jsonl
 
 OUTPUT_FIELDS = ("predicted", *PROBABILITY_COLUMNS)  # what predict adds to each pair
 

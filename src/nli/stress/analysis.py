@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nli.compare import stats
+from nli.reporting import stats
 
 
 def paired_results(gold: np.ndarray, clean: np.ndarray, perturbed: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nli.compare.markdown import table
+from nli.reporting.markdown import table
 from nli.stress.perturb import DESCRIPTIONS
 
 
