@@ -18,6 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
 import pandas as pd
 
 from nli.compare import analysis, predictions, report

@@ -8,6 +8,7 @@ and reports the test probabilities after it; the raw label log-probabilities sta
 
 import time
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
 import numpy as np
 import pandas as pd
 

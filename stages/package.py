@@ -14,6 +14,8 @@ import argparse
 import shutil
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
+
 from nli.core import config, files
 from nli.core.artifacts import ADAPTER_FILES
 from nli.core.errors import ArgumentParser, UserError, run_stage

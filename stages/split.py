@@ -8,6 +8,8 @@ official train/validation/test splits of `data.hub_dataset`.
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
+
 from nli.core import config, files, profiles, records
 from nli.core.errors import ArgumentParser, UserError, run_stage
 from nli.data import splits

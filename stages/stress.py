@@ -12,6 +12,7 @@ scoring, and writes
 import argparse
 import time
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
 import numpy as np
 import pandas as pd
 

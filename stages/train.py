@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (first: this checkout's library, also in a queued experiment's copy)
+
 from nli.core import config, files, records
 from nli.core.errors import ArgumentParser, run_stage
 from nli.model import loading, metrics, scoring
