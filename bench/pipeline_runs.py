@@ -74,6 +74,7 @@ def prepare_folder(folder: Path, params: dict) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "data").mkdir(parents=True)
     (folder / "stages").symlink_to(ROOT / "stages")
+    (folder / "conf").symlink_to(ROOT / "conf")  # the split stage checks the profile label against conf/profile/
     (folder / "data" / "raw").symlink_to(ROOT / "data" / "raw")
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
@@ -115,6 +116,12 @@ def val_accuracy(run: dict) -> float:
     """The train stage's best validation accuracy (``val_acc``; ``best_val_accuracy`` in older result files)."""
     train = run["metrics"]["train"]
     return train["val_acc"] if "val_acc" in train else train["best_val_accuracy"]
+
+
+def test_accuracy(run: dict):
+    """The fine-tuned test accuracy (``ft_acc``; ``accuracy`` in older result files), or "" if not scored."""
+    ft = run["metrics"].get("finetuned", {})
+    return ft.get("ft_acc", ft.get("accuracy", ""))
 
 
 def best_run(results: list[dict], among: list[str] | None = None) -> dict | None:
@@ -231,7 +238,7 @@ def main() -> None:
                     results.append(r)
                     mine.append(r)
                     (out / "results.json").write_text(json.dumps(results, indent=1))
-                    acc = r["metrics"].get("finetuned", {}).get("accuracy", "")
+                    acc = test_accuracy(r)
                     val = val_accuracy(r) if "train" in r["metrics"] else ""
                     print(
                         f"[{time.perf_counter() - t0:6.0f}s] {name} exit {r['exit_code']} val {val} test {acc} "
@@ -261,7 +268,7 @@ def print_table(results: list[dict]) -> None:
                 for x in (
                     r["exit_code"],
                     val_accuracy(r) if "train" in m else "",
-                    m.get("finetuned", {}).get("accuracy", ""),
+                    test_accuracy(r),
                     r["pipeline_seconds"],
                     r["stage_seconds"].get("train", ""),
                     runs.get("train", {}).get("cost", {}).get("examples_per_second", ""),

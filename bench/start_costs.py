@@ -26,14 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PIECES = {
     "python_bare": "pass",
     "import_torch": "import torch",
-    "import_transformers": "import transformers",
     "import_trainer": "from transformers import Trainer",
     "import_peft": "import peft",
-    "import_bitsandbytes": "import bitsandbytes",
     "import_stage_evaluate": "import evaluate",
     "import_stage_train": "import train",
     "cuda_init": "import torch, time; t = time.perf_counter(); torch.zeros(1, device='cuda'); torch.cuda.synchronize(); "
     "print('INNER', time.perf_counter() - t)",
+    # from the last line printed to the process's end: interpreter teardown with a CUDA context and 1 GB allocated
+    "cuda_exit": "import torch, time; x = torch.zeros(2**28, device='cuda'); torch.cuda.synchronize(); "
+    "print('EXIT_AT', time.time(), flush=True)",
 }
 
 LOAD = """
@@ -41,7 +42,6 @@ import time, json, sys
 t0 = time.perf_counter()
 import torch
 from nli.core import config
-from nli.data import records
 from nli.model import loading, scoring, sources
 t1 = time.perf_counter()
 torch.zeros(1, device="cuda"); torch.cuda.synchronize()
@@ -52,7 +52,7 @@ t3 = time.perf_counter()
 clf = scoring.load_classifier(params.model, params.prompt, batch_size=512, params_path=sys.argv[1])
 torch.cuda.synchronize()
 t4 = time.perf_counter()
-pairs = records.read_split(sys.argv[2])
+pairs = [json.loads(line) for line in open(sys.argv[2])]
 encoded = clf.encode(pairs)
 t5 = time.perf_counter()
 print("INNER", json.dumps({"imports": t1 - t0, "cuda_init": t2 - t1, "resolve_cached_model": t3 - t2,
@@ -99,6 +99,7 @@ def main() -> None:
                 "wall_s": round(statistics.median(r[0] for r in rest), 3),
                 "wall_s_runs": [round(r[0], 3) for r in rest],
                 "inner": rest[-1][1],
+                "exit_s": round(statistics.median(r[2] for r in rest), 3),
             }
             print(f"{name}: first {first[0]:.2f} s, then {[round(r[0], 2) for r in rest]} {rest[-1][1]}", flush=True)
         proc = subprocess.run(
