@@ -1,5 +1,5 @@
 # Session 2, call 3 (bundle b3: the embedded GGUF complete): convert once, split the model load's start cost, then
-# the levers on validation (each over training seeds 1 and 2, four runs per GPU; split + train only).
+# the levers on validation (each over training seeds 1 and 2, eight runs sharing the GPU; split + train only).
 set -u
 bash .gpu/b3/install.sh > /dev/null || exit 1
 source .device/gpu/bench/gpu_session/env.sh

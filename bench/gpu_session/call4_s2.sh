@@ -1,5 +1,5 @@
 # Session 2, call 4: the lever with the best mean validation ("win"), every stage: seed 1 alone on the machine (the
-# pipeline's time), then its seeds 2-3, the committed recipe's seeds 1-3 and the winner in fp32, four runs per GPU.
+# pipeline's time), then its seeds 2-3, the committed recipe's seeds 1-3 and the winner in fp32, eight runs sharing the GPU.
 set -u
 source .device/gpu/bench/gpu_session/env.sh
 timeout 560 python3 bench/pipeline_runs.py --plan bench/gpu_session/plan_final_s2.json --previous /tmp/levers_results.json --out $OUT --work /tmp/runs --deadline 200 --stage-timeout 300 2>&1 | grep -v "it/s\]" > $OUT/final_s2.log

@@ -5,10 +5,11 @@ The base is `profile=embedded-full` as committed (bf16, NF4 materialised, batch 
 The split seed stays 42 (the same 500 validation pairs and the same test set for every run); `train.seed` varies.
 
 Call 3 (`plan_levers_s2.json`, split + train only): each lever over training seeds 1 and 2, weighed by the mean of
-its best validation accuracies; the test split is never scored there.
+its best validation accuracies; the test split is never scored there. One H200 (the only kind lent in this
+session): eight runs share it, each run's step being mostly host work.
 Call 4 (`plan_final_s2.json`, every stage): the lever with the best mean ("win") alone on the machine for the
 pipeline's time, then its seeds 2 and 3, the committed recipe ("base") over seeds 1-3 under the same code, and the
-winner in fp32 over seeds 1-3, four runs per GPU.
+winner in fp32 over seeds 1-3, eight runs sharing the GPU.
 """
 
 import json
@@ -61,7 +62,7 @@ def main() -> None:
     runs = {f"{name}-s{seed}": {**o, "train.seed": seed} for name, o in levers.items() for seed in (1, 2)}
     sweep = {
         "base": "bench/gpu_session/base_full_s2.yaml",
-        "phases": [{"name": "levers", "slots": ["0"] * 4 + ["1"] * 4, "stages": ["split", "train"], "runs": runs}],
+        "phases": [{"name": "levers", "slots": ["0"] * 8, "stages": ["split", "train"], "runs": runs}],
     }
     (HERE / "plan_levers_s2.json").write_text(json.dumps(sweep, indent=1))
 
@@ -75,7 +76,7 @@ def main() -> None:
             {"name": "alone", "slots": ["0"], "from": "win", "runs": {"win-s1": {"train.seed": 1}}},
             {
                 "name": "seeds",
-                "slots": ["0"] * 4 + ["1"] * 4,
+                "slots": ["0"] * 8,
                 "from": "win",
                 "runs": {
                     "win-s2": {"train.seed": 2},
