@@ -1,4 +1,5 @@
-# Session 2, call 1 (bundle b1 + data): the machine, each GPU stage's start costs, the train step of the embedded
+# Session 2, call 1 (bundle b1 + data), as run (it overran its 420 s limit in the profile: the profile JSON and
+# the `right` profile did not come back; the rounds and `old` profile did): the machine, each GPU stage's start costs, the train step of the embedded
 # recipe profiled on a model of its shapes, Phi-2 shapes built for call 2 (CPU, at the same time).
 set -u
 bash .gpu/b1/install.sh > /dev/null || exit 1

@@ -6,7 +6,9 @@ The split seed stays 42 (the same 500 validation pairs and the same test set for
 
 Call 3 (`plan_levers_s2.json`, split + train only): each lever over training seeds 1 and 2, weighed by the mean of
 its best validation accuracies; the test split is never scored there. One H200 (the only kind lent in this
-session): eight runs share it, each run's step being mostly host work.
+session): eight runs shared it, each run's step being mostly host work. Too many: each training process holds up to
+~20 GB of GPU memory (activations at batch 128, the caching allocator), and a third of the runs ran out of memory;
+four at a time fit.
 Call 4 (`plan_final_s2.json`, every stage): the lever with the best mean ("win") alone on the machine for the
 pipeline's time, then its seeds 2 and 3, the committed recipe ("base") over seeds 1-3 under the same code, and the
 winner in fp32 over seeds 1-3, eight runs sharing the GPU.
