@@ -106,6 +106,9 @@ CONFIGS = {
         True,
     ),
 }
+# The same row with the left-padded batches and SDPA mask of before (scoring.RIGHT_PAD_ON_GPU off while it runs)
+CONFIGS["fast-left"] = (CONFIGS["fast"][0] + ", left padding + mask", *CONFIGS["fast"][1:])
+LEFT_PADDED = {"fast-left"}
 REPORT = {
     "train_minutes": 23.92,
     "peak_allocated_gb": 2.47,
@@ -172,6 +175,13 @@ class Row:
         self.train_runs, self.eval_runs, self.peaks, self.losses, self.grad_norms = [], [], [], [], []
 
     def train(self, steps: int, warmup: int) -> float:
+        scoring.RIGHT_PAD_ON_GPU = self.key not in LEFT_PADDED
+        try:
+            return self._train(steps, warmup)
+        finally:
+            scoring.RIGHT_PAD_ON_GPU = True
+
+    def _train(self, steps: int, warmup: int) -> float:
         seqs = snli_like(self.batch * self.accum * (steps + warmup), seed=len(self.train_runs))
         examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
         p = {
@@ -186,6 +196,7 @@ class Row:
             "optim": self.optim,
             "gradient_checkpointing": self.ckpt,
             "eval_steps": steps + warmup,
+            "seed": 0,
         }
         timer = StepTimer(warmup)
         others = torch.cuda.memory_allocated() - self.own_bytes  # the other rows' resident models
@@ -201,7 +212,7 @@ class Row:
                 model=self.model,
                 args=args,
                 train_dataset=examples,
-                data_collator=training.make_collator(0),
+                data_collator=training.make_collator(0, scoring.padding_side(MODEL["device"])),
                 label_token_ids=LABEL_IDS,
                 callbacks=[timer],
             )
@@ -219,9 +230,13 @@ class Row:
 
     def score(self, n_eval: int) -> float:
         eval_seqs = snli_like(n_eval, seed=1)
-        _, speed = scoring.score(
-            self.model, self.loaded.tokenizer, eval_seqs, LABEL_IDS, self.eval_batch, progress=False
-        )
+        scoring.RIGHT_PAD_ON_GPU = self.key not in LEFT_PADDED
+        try:
+            _, speed = scoring.score(
+                self.model, self.loaded.tokenizer, eval_seqs, LABEL_IDS, self.eval_batch, progress=False
+            )
+        finally:
+            scoring.RIGHT_PAD_ON_GPU = True
         self.eval_runs.append(speed["examples_per_second"])
         return speed["examples_per_second"]
 
@@ -269,8 +284,10 @@ def equivalence(model, tokenizer) -> dict:
         full = model(**{**batch, "attention_mask": scoring._no_empty_rows(batch["attention_mask"])}, use_cache=False)
         full = full.logits[:, -1].float()
         last = scoring.answer_logits(model, batch)
+        right = scoring.answer_logits(model, {k: v.to(device) for k, v in scoring.collate(seqs, 0, "right").items()})
     lp = torch.log_softmax(last, -1)
     return {
+        "right_vs_left_padded_max_abs": round(float((torch.log_softmax(right, -1) - lp).abs()[:, LABEL_IDS].max()), 4),
         "padded_vs_single_max_abs": round(float((torch.as_tensor(batched) - single).abs().max()), 4),
         "label_only_vs_full_logits_max_abs": round(float((full - last).abs().max()), 4),
         "label_logprob_range": round(float(lp[:, LABEL_IDS].abs().max()), 2),
@@ -284,7 +301,7 @@ def main() -> None:
     ap.add_argument("--warmup-steps", type=int, default=2, help="untimed steps at the start of every row's run")
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds; every row runs once per round, interleaved")
     ap.add_argument("--eval-examples", type=int, default=1024)
-    ap.add_argument("--configs", default="report,fast,low-mem-8bit,low-mem-fast")
+    ap.add_argument("--configs", default="report,fast,fast-left,low-mem-8bit,low-mem-fast")
     ap.add_argument("--dry-run-cpu", action="store_true", help="tiny-phi on CPU: checks the script, times nothing")
     args = ap.parse_args()
     if args.dry_run_cpu:

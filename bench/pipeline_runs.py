@@ -74,6 +74,7 @@ def prepare_folder(folder: Path, params: dict) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "data").mkdir(parents=True)
     (folder / "stages").symlink_to(ROOT / "stages")
+    (folder / "conf").symlink_to(ROOT / "conf")  # the split stage checks the profile label against conf/profile/
     (folder / "data" / "raw").symlink_to(ROOT / "data" / "raw")
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
@@ -111,11 +112,51 @@ def run_one(name: str, params: dict, stages: list[str], folder: Path, gpus: str,
     }
 
 
+def val_accuracy(run: dict) -> float:
+    """The train stage's best validation accuracy (``val_acc``; ``best_val_accuracy`` in older result files)."""
+    train = run["metrics"]["train"]
+    return train["val_acc"] if "val_acc" in train else train["best_val_accuracy"]
+
+
+def test_accuracy(run: dict):
+    """The fine-tuned test accuracy (``ft_acc``; ``accuracy`` in older result files), or "" if not scored."""
+    ft = run["metrics"].get("finetuned", {})
+    return ft.get("ft_acc", ft.get("accuracy", ""))
+
+
 def best_run(results: list[dict], among: list[str] | None = None) -> dict | None:
     done = [r for r in results if r["exit_code"] == 0 and "train" in r["metrics"]]
     if among is not None:
         done = [r for r in done if r["name"].split("/", 1)[1] in among]
-    return max(done, key=lambda r: r["metrics"]["train"]["best_val_accuracy"], default=None)
+    return max(done, key=val_accuracy, default=None)
+
+
+def group_of(run: dict) -> str:
+    """A run's group: its name in the phase less a trailing ``-s<seed>`` (the same recipe over several seeds)."""
+    name = run["name"].split("/", 1)[1]
+    stem, _, last = name.rpartition("-s")
+    return stem if stem and last.isdigit() else name
+
+
+def best_group(results: list[dict], among: list[str] | None = None, min_runs: int = 1) -> dict | None:
+    """The group (recipe) with the highest mean best validation accuracy over its finished runs; its overrides are
+    those of its first run less the training seed. Groups with fewer than ``min_runs`` finished runs are left out."""
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        if r["exit_code"] == 0 and "train" in r["metrics"]:
+            groups.setdefault(group_of(r), []).append(r)
+    means = {
+        g: sum(val_accuracy(r) for r in rs) / len(rs)
+        for g, rs in groups.items()
+        if len(rs) >= min_runs and (among is None or g in among)
+    }
+    for g in sorted(means, key=means.get, reverse=True):
+        print(f"  group {g}: mean best val {means[g]:.4f} over {len(groups[g])} runs", flush=True)
+    if not means:
+        return None
+    g = max(means, key=means.get)
+    overrides = {k: v for k, v in groups[g][0]["overrides"].items() if k != "train.seed"}
+    return {"name": g, "overrides": overrides, "mean_best_val_accuracy": means[g], "runs": len(groups[g])}
 
 
 def main() -> None:
@@ -147,7 +188,12 @@ def main() -> None:
         if not choice_name:
             return {"name": None, "overrides": {}}
         choice = plan["choices"][choice_name]
-        chosen = best_run(by_phase.get(choice["best_of"], []), choice.get("among"))
+        if "best_mean_of" in choice:
+            chosen = best_group(by_phase.get(choice["best_mean_of"], []), choice.get("among"), choice.get("min_runs", 1))
+            if chosen is None and "fallback" in choice:
+                chosen = {"name": choice.get("fallback_name", "fallback"), "overrides": choice["fallback"]}
+        else:
+            chosen = best_run(by_phase.get(choice["best_of"], []), choice.get("among"))
         other = choice.get("skip_if_same_as")
         if chosen is not None and other and (best := resolve(other)) and best["name"] == chosen["name"]:
             print(f"choice {choice_name}: {chosen['name']}, the same as {other}; its runs are skipped", flush=True)
@@ -192,8 +238,8 @@ def main() -> None:
                     results.append(r)
                     mine.append(r)
                     (out / "results.json").write_text(json.dumps(results, indent=1))
-                    acc = r["metrics"].get("finetuned", {}).get("accuracy", "")
-                    val = r["metrics"].get("train", {}).get("best_val_accuracy", "")
+                    acc = test_accuracy(r)
+                    val = val_accuracy(r) if "train" in r["metrics"] else ""
                     print(
                         f"[{time.perf_counter() - t0:6.0f}s] {name} exit {r['exit_code']} val {val} test {acc} "
                         f"{r['pipeline_seconds']}s {r['stage_seconds']}",
@@ -221,8 +267,8 @@ def print_table(results: list[dict]) -> None:
                 str(x)
                 for x in (
                     r["exit_code"],
-                    m.get("train", {}).get("best_val_accuracy", ""),
-                    m.get("finetuned", {}).get("accuracy", ""),
+                    val_accuracy(r) if "train" in m else "",
+                    test_accuracy(r),
                     r["pipeline_seconds"],
                     r["stage_seconds"].get("train", ""),
                     runs.get("train", {}).get("cost", {}).get("examples_per_second", ""),

@@ -45,7 +45,7 @@ def results_table() -> str:
     split, train = read("runs/split.json"), read("runs/train.json")
     sizes = split.get("info", {}).get("sizes") or read("metrics/data.json")
     full = gpu.get("embedded_full", {})
-    seeds = full.get("runs", [])
+    seeds = [r for r in full.get("runs", []) if r.get("test_accuracy") is not None]  # a run that failed has none
     flips = {k: v["flip_rate"] for k, v in stress.items() if isinstance(v, dict) and "flip_rate" in v}
     worst = max(flips, key=flips.get) if flips else None
     minutes = train.get("cost", {}).get("train_seconds")
@@ -124,13 +124,15 @@ def gpu_table() -> str:
                 number(row.get("train_examples_per_second"), ".1f"),
                 f"{number(row.get('train_speedup_vs_report_config'), '.1f')}× ({', '.join(f'{r:.1f}' for r in runs)})",
                 number(row.get("eval_examples_per_second"), ".0f"),
+                number(row.get("peak_allocated_gb"), ".2f"),
                 "yes" if row.get("all_finite") else "no",
             ]
         )
     two = gpu.get("embedded_two_gpus", {})
     ddp = read("bench/results/gpu/ddp_phi2_shapes_h200x2.json")
     speedup = ddp.get("speedup") or ddp.get("summary", {}).get("speedup")
-    lines = [table(["Phi-2 shapes, one H200", "train ex/s", "× report config (rounds)", "eval ex/s", "finite"], rows)]
+    header = ["Phi-2 shapes, one H200", "train ex/s", "× report config (rounds)", "eval ex/s", "peak GB (alone)", "finite"]
+    lines = [table(header, rows)]
     if speedup or two:
         lines.append(
             f"\nTwo GPUs (`train.gpus: 2`): Phi-2 shapes {number(speedup, '.2f')}× one GPU's training throughput; "

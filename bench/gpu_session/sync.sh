@@ -8,5 +8,9 @@ cp -r "$src/src" "$src/stages" "$src/scripts" "$src/conf" "$dst/"
 cp "$src/dvc.yaml" "$src/pyproject.toml" "$dst/"
 cp "$src/tests/model/test_gpu.py" "$dst/tests/model/"
 cp "$src"/bench/*.py "$dst/bench/" && cp -r "$src/bench/gpu_session" "$dst/bench/"
+# The split stage checks the profile label with hydra, which the device's image lacks: its pure-Python packages go
+# along from the local environment (env.sh puts them on the path)
+site=$("${PYTHON:-$1/.venv/bin/python}" -c "import hydra, os; print(os.path.dirname(os.path.dirname(hydra.__file__)))")
+mkdir -p "$dst/xsite" && cp -r "$site/hydra" "$site/omegaconf" "$site/antlr4" "$dst/xsite/"
 find "$dst" -name __pycache__ -prune -exec rm -rf {} +
 du -sh "$dst"

@@ -105,3 +105,20 @@ def test_dequantized_model_is_a_plain_unquantized_model():
     assert not getattr(model, "is_loaded_in_4bit", False) and not getattr(model, "is_quantized", False)
     assert getattr(model, "hf_quantizer", None) is None and not hasattr(model.config, "quantization_config")
     assert adapters.dequantize_4bit_layers(model, torch.bfloat16) == 0  # nothing left to do: no error either
+
+
+def test_the_train_and_stress_stages_start_without_sklearn():
+    """sklearn is imported where metrics are computed, not by every stage that only reads peak memory: a stage's
+    start-up is paid on every run, on a GPU too."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = "import sys, train, stress; print('sklearn' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'stages'}", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -55,3 +55,46 @@ def test_materialized_nf4_weights_compute_what_the_4bit_layers_compute(monkeypat
     for n in g4:
         assert ((g4[n] - gm[n]).norm() / g4[n].norm().clamp_min(1e-12)).item() < 5e-2, n
     print(f"relative logit difference, 4-bit vs materialised: {rel:.2e}; exactly equal: {torch.equal(l4, lm)}")
+
+
+def test_gpu_batches_are_right_padded_with_no_mask_and_score_as_left_padded_ones(monkeypatch, tmp_path):
+    """On a GPU the model gets right-padded rows and no attention mask (SDPA can take its flash kernel); the label
+    log-probabilities and LoRA gradients match the left-padded, masked layout's to bf16 rounding, all finite."""
+    from peft import get_peft_model
+
+    from nli.train import training
+
+    monkeypatch.setenv("SNLI_QLORA_CACHE", str(tmp_path))
+    loaded = loading.load(
+        {"name": "tiny-llama", "device": "cuda", "compute_dtype": "bf16", "quantization": {**NF4, "materialize": True}}
+    )
+    assert scoring.padding_side("cuda") == "right"
+    lora = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear", "top_layers": 0}
+    model = get_peft_model(loaded.model, training.lora_config(lora, loaded.model))
+    torch.manual_seed(1)
+    for n, p in model.named_parameters():
+        if "lora_" in n:
+            p.data = torch.randn_like(p) * 0.05
+    seen = []
+    hook = model.get_base_model().model.register_forward_pre_hook(  # the decoder, called with keywords
+        lambda m, a, kw: seen.append(kw.get("attention_mask")), with_kwargs=True
+    )
+    g = torch.Generator().manual_seed(0)
+    seqs = [torch.randint(3, 60, (int(n),), generator=g).tolist() for n in torch.randint(5, 30, (16,), generator=g)]
+    out = {}
+    for side in ("left", "right"):
+        model.zero_grad()
+        batch = {k: v.cuda() for k, v in scoring.collate(seqs, loaded.tokenizer.pad_token_id, side).items()}
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            logits = scoring.answer_logits(model, batch)
+        torch.log_softmax(logits, -1)[:, :5].sum().backward()
+        grads = torch.cat([p.grad.float().flatten() for p in model.parameters() if p.requires_grad])
+        out[side] = (torch.log_softmax(logits.detach(), -1), grads)
+    hook.remove()
+    assert seen[0] is not None and seen[1] is None  # the right-padded forward got no mask
+    (ll, gl), (lr, gr) = out["left"], out["right"]
+    assert torch.isfinite(lr).all() and torch.isfinite(gr).all()
+    assert ((lr - ll).norm() / ll.norm()).item() < 1e-2
+    assert ((gr - gl).norm() / gl.norm()).item() < 5e-2
+    collate = training.make_collator(loaded.tokenizer.pad_token_id, scoring.padding_side(loaded.device))
+    assert "keep_positions" in collate([{"input_ids": s, "labels": 5} for s in seqs[:3]])

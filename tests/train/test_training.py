@@ -433,3 +433,77 @@ def run_with_top_level_seed(tmp_path, split_dir, params_file):
     typed = config.load(path, train_stage.SECTIONS)
     fp = training.fingerprint(typed, train_stage.SECTIONS, [split_dir / "train.jsonl", split_dir / "val.jsonl"])
     return (out / "adapter" / "adapter_model.safetensors").read_bytes(), fp
+
+
+def test_a_deferred_finite_check_stops_at_the_next_read_before_any_save(tmp_path, split_dir, params_file, monkeypatch):
+    """On a GPU the flags are read every few steps (``check_interval``): a loss gone NaN at step 2 stops the run at
+    the next read (step 4 here), before the first validation and checkpoint (step 5), and no adapter is written."""
+    from nli.train import training
+
+    assert training.check_interval(type("A", (), {"device": torch.device("cpu")})()) == 1  # CPU: every step
+    assert training.check_interval(type("A", (), {"device": torch.device("cuda", 0)})()) == 10
+    monkeypatch.setattr(training, "check_interval", lambda args: 4)
+    with pytest.raises(UserError, match=r"training diverged at or before step 4: a loss or gradient norm not finite"):
+        run(tmp_path, split_dir, params_file, "late", callbacks=[PoisonWeights(2)], train__eval_steps=5)
+    assert not (tmp_path / "late" / "adapter").exists() and not list((tmp_path / "ckpt").glob("train-*/checkpoint-*"))
+
+
+def test_label_smoothing_spreads_part_of_the_loss_over_the_label_tokens():
+    """train.label_smoothing e: (1 - e) x the cross-entropy of the gold token + e x the mean -log p of the three label
+    tokens; 0 is the plain cross-entropy, computed as before (the CPU default's numbers)."""
+    import torch.nn.functional as F
+
+    from nli.model import loading
+    from nli.train import training
+
+    loaded = loading.load({"name": "tiny-llama", "quantization": {"load_in_4bit": False}})
+    batch = training.make_collator(loaded.tokenizer.pad_token_id)(
+        [{"input_ids": list(range(5, 5 + n)), "labels": t} for n, t in ((6, 11), (3, 12), (4, 13))]
+    )
+    label_ids = [11, 12, 13]
+    with torch.no_grad():
+        logits = scoring_logits(loaded.model, batch)
+        losses = {
+            e: training.LabelTokenTrainer.compute_loss(
+                type("T", (), {"label_smoothing": e, "label_token_ids": label_ids})(), loaded.model, batch
+            )
+            for e in (0.0, 0.2)
+        }
+    plain = F.cross_entropy(logits, batch["labels"])
+    spread = -torch.log_softmax(logits, -1)[:, label_ids].mean()
+    assert torch.equal(losses[0.0], plain)
+    torch.testing.assert_close(losses[0.2], 0.8 * plain + 0.2 * spread)
+    assert not torch.allclose(losses[0.2], plain)
+
+
+def scoring_logits(model, batch):
+    from nli.model import scoring
+
+    return scoring.answer_logits(model, {k: v for k, v in batch.items() if k != "labels"})
+
+
+def test_neftune_and_the_nan_filter_reach_the_training_arguments():
+    """train.neftune_alpha goes to Trainer's neftune_noise_alpha (0: off, as before); Trainer's NaN filter is off
+    (a non-finite loss stops the run anyway; the filter only cost a host sync per micro-batch)."""
+    from nli.model import loading
+    from nli.train import training
+
+    runtime = loading.Runtime(device="cpu", dtype=torch.float32, quantization=None)
+    train = dict(tiny_params()["train"])
+    args = {
+        a: training.training_arguments(
+            {**train, "neftune_alpha": a}, output_dir="unused", seed=1, runtime=runtime, total_steps=6
+        )
+        for a in (0.0, 5.0)
+    }
+    assert args[0.0].neftune_noise_alpha is None and args[5.0].neftune_noise_alpha == 5.0
+    assert args[0.0].logging_nan_inf_filter is False
+
+
+def test_a_run_with_label_smoothing_and_neftune_trains_and_differs(tmp_path, split_dir, params_file):
+    """Both regularisers run through the stage (NEFTune's hook finds the embeddings under PEFT) and change the
+    adapter."""
+    plain = run(tmp_path, split_dir, params_file, "plain")
+    noisy = run(tmp_path, split_dir, params_file, "noisy", train__label_smoothing=0.1, train__neftune_alpha=5.0)
+    a, b = (load_file(o / "adapter" / "adapter_model.safetensors") for o in (plain, noisy))
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)

@@ -148,6 +148,11 @@ class Train:
     # >1: the train stage relaunches itself under torch.distributed.run on this many GPUs of one host;
     # batch_size stays the batch of one optimizer step, shared among the GPUs
     gpus: int = spec(ge=1, le=1024, default=1)
+    # Share of the loss spread evenly over the label tokens (label smoothing over the three answers, not the whole
+    # vocabulary): a softer target for a small training set that the adapter otherwise fits to a near-zero loss
+    label_smoothing: float = spec(ge=0, lt=1, default=0.0)
+    # NEFTune: uniform noise on the input embeddings while training (Trainer's neftune_noise_alpha); 0 turns it off
+    neftune_alpha: float = spec(ge=0, le=100, default=0.0)
 
     def check(self, where: str) -> None:
         if self.batch_size % self.gpus:

@@ -7,13 +7,16 @@ import sys
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from nli.core.labels import LABELS
 
 
 def classification(gold: np.ndarray, pred: np.ndarray) -> dict:
     """Accuracy, macro F1 and per-class precision/recall/F1/support (rounded for readable diffs)."""
+    # imported here, not at the top: the train and stress stages import this module for peak_memory alone, and
+    # sklearn's import is a noticeable part of a stage's start-up
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     labels = list(range(len(LABELS)))
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     return {

@@ -9,6 +9,12 @@ Under SDPA a left pad position would attend to nothing (every earlier key is pad
 empty row of the attention mask gives NaN gradients in bf16 that poison the adapter. So the mask
 handed to the model lets each pad position attend to itself, which changes nothing for the real
 tokens (pad keys stay masked for them).
+
+On a GPU batches are right-padded instead and the model gets no attention mask at all: under causal
+attention a real token never sees the pads that follow it, positions count from 0 in every row as
+they do for left-padded rows, and without a mask SDPA may take its flash kernel. The logits are read
+at each row's last real token (``logits_to_keep`` with the few distinct last positions of the batch).
+The CPU keeps left padding and its mask: its numbers stay those of the committed runs.
 """
 
 from __future__ import annotations
@@ -42,8 +48,19 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Left-pad to the longest sequence; position ids count real tokens only."""
+RIGHT_PAD_ON_GPU = True  # bench/gpu_bench.py turns it off to time the left-padded path in the same process
+
+
+def padding_side(device: str) -> str:
+    """``right`` on a GPU (no attention mask: SDPA's flash kernel), ``left`` elsewhere (see the module doc)."""
+    return "right" if device == "cuda" and RIGHT_PAD_ON_GPU else "left"
+
+
+def collate(seqs: list[list[int]], pad_id: int, side: str = "left") -> dict[str, torch.Tensor]:
+    """Left-pad to the longest sequence; position ids count real tokens only. ``side="right"``: see
+    :func:`collate_right`."""
+    if side == "right":
+        return collate_right(seqs, pad_id)
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -52,6 +69,27 @@ def collate(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
         mask[row, width - len(s) :] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     return {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
+
+
+def collate_right(seqs: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest sequence, for a model run with no attention mask (positions 0, 1, ... in every
+    row). ``keep_positions``: the batch's distinct last-real-token positions, ``answer_pick``: each row's index
+    into them; ``attention_mask`` only counts tokens, the model never gets it."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[row, : len(s)] = 1
+    last = [len(s) - 1 for s in seqs]
+    keep = sorted(set(last))
+    where = {p: i for i, p in enumerate(keep)}
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "keep_positions": torch.tensor(keep, dtype=torch.long),
+        "answer_pick": torch.tensor([where[p] for p in last], dtype=torch.long),
+    }
 
 
 def _config(model):
@@ -70,6 +108,11 @@ def _no_empty_rows(mask: torch.Tensor) -> torch.Tensor:
 def answer_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Full-vocabulary logits at the answer position, shape (batch, vocab), float32."""
     batch = dict(batch)
+    if "keep_positions" in batch:  # right-padded (collate_right): no mask, logits at each row's last real token
+        keep, pick = batch.pop("keep_positions"), batch.pop("answer_pick")
+        batch.pop("attention_mask", None)
+        out = model(**batch, logits_to_keep=keep, use_cache=False)
+        return out.logits[torch.arange(len(pick), device=pick.device), pick].float()
     mask = batch.get("attention_mask")
     # transformers has no public getter for the attention in use (docs/internals.md)
     if mask is not None and mask.dim() == 2 and getattr(_config(model), "_attn_implementation", None) == "sdpa":
@@ -117,16 +160,18 @@ def score(
     if model.training:  # eval() walks every module: too slow to repeat for one pair at a time
         model.eval()
     device = next(model.parameters()).device
+    side = padding_side(device.type)
     scores = np.zeros((len(encoded), len(label_ids)), dtype=np.float32)
     batches = length_sorted_batches([len(s) for s in encoded], batch_size)
     label_index = torch.tensor(label_ids, device=device)
     start, tokens = time.perf_counter(), 0
     with adapter_in_compute_dtype(model), tqdm(total=len(encoded), desc=desc, unit="ex", disable=not progress) as bar:
         for idx in batches:
-            batch = {k: v.to(device) for k, v in collate([encoded[i] for i in idx], tokenizer.pad_token_id).items()}
+            seqs = [encoded[i] for i in idx]
+            batch = {k: v.to(device) for k, v in collate(seqs, tokenizer.pad_token_id, side).items()}
             logprobs = torch.log_softmax(answer_logits(model, batch), dim=-1)
             scores[idx] = logprobs.index_select(-1, label_index).cpu().numpy()
-            tokens += int(batch["attention_mask"].sum())
+            tokens += sum(len(s) for s in seqs)
             bar.update(len(idx))
     seconds = time.perf_counter() - start
     return scores, {

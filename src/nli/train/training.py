@@ -73,10 +73,13 @@ class LabelTokenTrainer(Trainer):
     # accumulation steps (its documented switch for subclasses that compute their own loss)
     loss_is_scaled_for_ga = False
 
-    def __init__(self, *args, label_token_ids: list[int], **kwargs):
+    def __init__(self, *args, label_token_ids: list[int], label_smoothing: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.label_token_ids = label_token_ids
+        self.label_smoothing = label_smoothing
         self._bad_loss = None  # on the device: set when a micro-batch's loss is not finite (no sync per batch)
+        self._bad_steps = None  # on the device: set when a step's loss or gradient norm was not finite
+        self.check_every = check_interval(self.args)
         self.add_callback(_CheckFinite(self))
 
     def train(self, *args, **kwargs):
@@ -101,7 +104,15 @@ class LabelTokenTrainer(Trainer):
         """Before each optimizer step: stop if a micro-batch's loss or the (clipped) gradients are not finite.
 
         Clipping keeps a non-finite norm non-finite (the gradients become NaN), so checking after it sees what
-        Trainer saw. Nothing has been applied yet: the run stops before the diverged update."""
+        Trainer saw. Checked at every step (``check_every`` 1, the CPU), nothing has been applied yet: the run
+        stops before the diverged update. On a GPU reading the flags is a host sync that stops the host from
+        queueing the next step while the GPU works, so they are gathered on the device and read every
+        ``check_every`` steps and before every step that logs, validates or saves: a diverged update may then
+        reach the weights in memory, but never a checkpoint, a log or the adapter."""
+        step = self.state.global_step + 1
+        if self.check_every > 1:
+            self._check_deferred(model, step)
+            return
         loss_bad = self._bad_loss is not None and bool(self._bad_loss)
         self._bad_loss = None
         norm = None
@@ -111,7 +122,30 @@ class LabelTokenTrainer(Trainer):
             norm = float(torch.nn.utils.get_total_norm(grads)) if grads else None
         norm_bad = norm is not None and not math.isfinite(norm)
         if loss_bad or norm_bad:
-            raise non_finite_error(self.state.global_step + 1, loss_bad, norm, self.args)
+            raise non_finite_error(step, loss_bad, norm, self.args)
+
+    def _check_deferred(self, model, step: int) -> None:
+        bad = self._bad_loss
+        self._bad_loss = None
+        if not self.args.fp16:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            if grads:
+                norm_bad = ~torch.isfinite(torch.nn.utils.get_total_norm(grads))
+                bad = norm_bad if bad is None else bad | norm_bad
+        if bad is not None:
+            self._bad_steps = bad if self._bad_steps is None else self._bad_steps | bad
+        args = self.args
+        boundary = (
+            step % self.check_every == 0
+            or step % args.logging_steps == 0
+            or (args.eval_strategy != "no" and step % args.eval_steps == 0)
+            or (args.save_strategy != "no" and step % args.save_steps == 0)
+            or step >= self.state.max_steps
+        )
+        if boundary and self._bad_steps is not None:
+            diverged, self._bad_steps = bool(self._bad_steps), None
+            if diverged:
+                raise non_finite_error(step, None, None, self.args)
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -124,6 +158,9 @@ class LabelTokenTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         logits = scoring.answer_logits(model, {k: v for k, v in inputs.items() if k != "labels"})
         loss = F.cross_entropy(logits, inputs["labels"])
+        if self.label_smoothing:  # (1 - e) x cross-entropy + e x the mean over the label tokens' -log p
+            spread = -torch.log_softmax(logits, dim=-1)[:, self.label_token_ids].mean(-1).mean()
+            loss = (1 - self.label_smoothing) * loss + self.label_smoothing * spread
         if return_outputs:
             return loss, {"label_logits": logits[:, self.label_token_ids]}
         return loss
@@ -143,12 +180,24 @@ class NonFiniteTraining(UserError):
     """The loss or the gradient norm stopped being a finite number: the run has diverged."""
 
 
-def non_finite_error(step: int, loss_bad: bool, norm, args) -> NonFiniteTraining:
+def check_interval(args) -> int:
+    """How often (in optimizer steps) the finite-loss check reads its flags: every step on CPU, where a read costs
+    nothing; on a GPU at most every 10 steps and at each log, validation and save (``check_finite``)."""
+    return 1 if args.device.type == "cpu" else 10
+
+
+def non_finite_error(step: int, loss_bad: bool | None, norm, args) -> NonFiniteTraining:
+    """``loss_bad`` None: a deferred check (``check_every`` > 1) found a bad step at or before ``step``."""
     dtype = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
     other = {"fp16": "set model.compute_dtype: bf16 or fp32", "bf16": "set model.compute_dtype: fp32"}
+    what = (
+        f"at step {step}: loss {'not finite' if loss_bad else 'finite'}, gradient norm "
+        f"{float(norm) if norm is not None else '?'}"
+        if loss_bad is not None
+        else f"at or before step {step}: a loss or gradient norm not finite"
+    )
     return NonFiniteTraining(
-        f"training diverged at step {step}: loss {'not finite' if loss_bad else 'finite'}, gradient norm "
-        f"{float(norm) if norm is not None else '?'} (train.lr {args.learning_rate:g}, {dtype}); no adapter was "
+        f"training diverged {what} (train.lr {args.learning_rate:g}, {dtype}); no adapter was "
         f"written. Lower train.lr (e.g. to {args.learning_rate / 10:g})"
         + (f" or {other[dtype]}" if dtype in other else "")
     )
@@ -158,11 +207,11 @@ def make_examples(encoded: list[list[int]], labels: list[int], label_token_ids: 
     return [{"input_ids": ids, "labels": label_token_ids[y]} for ids, y in zip(encoded, labels)]
 
 
-def make_collator(pad_id: int):
-    """Left-padded batches (``scoring.collate``) with each row's label token."""
+def make_collator(pad_id: int, side: str = "left"):
+    """Padded batches (``scoring.collate``: left, or right on a GPU) with each row's label token."""
 
     def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
-        batch = scoring.collate([r["input_ids"] for r in rows], pad_id)
+        batch = scoring.collate([r["input_ids"] for r in rows], pad_id, side)
         batch["labels"] = torch.tensor([r["labels"] for r in rows], dtype=torch.long)
         return batch
 
@@ -261,10 +310,14 @@ def training_arguments(
         save_steps=every,
         save_total_limit=2,
         load_best_model_at_end=validate,
+        neftune_noise_alpha=p.neftune_alpha or None,
         metric_for_best_model="accuracy",
         greater_is_better=True,
         logging_steps=max(1, min(10, every)),
         logging_first_step=True,
+        # a non-finite loss stops the run (LabelTokenTrainer.check_finite), so Trainer's own filter for one only
+        # costs a host sync per micro-batch
+        logging_nan_inf_filter=False,
         train_sampling_strategy="group_by_length",
         remove_unused_columns=False,
         label_names=["labels"],
@@ -341,10 +394,11 @@ def build_trainer(
         args=training_arguments(p_train, output_dir=str(run_dir), seed=seed, runtime=runtime, total_steps=int(steps)),
         train_dataset=train_ex,
         eval_dataset=val_ex,
-        data_collator=make_collator(tokenizer.pad_token_id),
+        data_collator=make_collator(tokenizer.pad_token_id, scoring.padding_side(runtime.device)),
         processing_class=tokenizer,
         compute_metrics=make_accuracy(label_ids),
         label_token_ids=label_ids,
+        label_smoothing=p_train.label_smoothing,
         callbacks=list(callbacks),
     )
 
