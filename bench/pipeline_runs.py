@@ -189,7 +189,9 @@ def main() -> None:
             return {"name": None, "overrides": {}}
         choice = plan["choices"][choice_name]
         if "best_mean_of" in choice:
-            chosen = best_group(by_phase.get(choice["best_mean_of"], []), choice.get("among"), choice.get("min_runs", 1))
+            chosen = best_group(
+                by_phase.get(choice["best_mean_of"], []), choice.get("among"), choice.get("min_runs", 1)
+            )
             if chosen is None and "fallback" in choice:
                 chosen = {"name": choice.get("fallback_name", "fallback"), "overrides": choice["fallback"]}
         else:

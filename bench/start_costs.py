@@ -30,8 +30,8 @@ PIECES = {
     "import_peft": "import peft",
     "import_stage_evaluate": "import evaluate",
     "import_stage_train": "import train",
-    "cuda_init": "import torch, time; t = time.perf_counter(); torch.zeros(1, device='cuda'); torch.cuda.synchronize(); "
-    "print('INNER', time.perf_counter() - t)",
+    "cuda_init": "import torch, time; t = time.perf_counter(); torch.zeros(1, device='cuda'); "
+    "torch.cuda.synchronize(); print('INNER', time.perf_counter() - t)",
     # from the last line printed to the process's end: interpreter teardown with a CUDA context and 1 GB allocated
     "cuda_exit": "import torch, time; x = torch.zeros(2**28, device='cuda'); torch.cuda.synchronize(); "
     "print('EXIT_AT', time.time(), flush=True)",

@@ -210,8 +210,11 @@ def main() -> None:
         rows.append(
             {
                 "variant": name,
-                "spec": dict(zip(("right_pad", "check_every", "nan_filter", "batch", "dropout", "validate_every"),
-                                 VARIANTS[name])),  # fmt: skip
+                "spec": dict(
+                    zip(
+                        ("right_pad", "check_every", "nan_filter", "batch", "dropout", "validate_every"), VARIANTS[name]
+                    )
+                ),  # fmt: skip
                 "seconds_per_step": round(statistics.median(sps), 4),
                 "seconds_per_step_runs": [round(x, 4) for x in sps],
                 "examples_per_second": round(statistics.median(eps), 1),

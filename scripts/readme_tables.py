@@ -131,7 +131,14 @@ def gpu_table() -> str:
     two = gpu.get("embedded_two_gpus", {})
     ddp = read("bench/results/gpu/ddp_phi2_shapes_h200x2.json")
     speedup = ddp.get("speedup") or ddp.get("summary", {}).get("speedup")
-    header = ["Phi-2 shapes, one H200", "train ex/s", "× report config (rounds)", "eval ex/s", "peak GB (alone)", "finite"]
+    header = [
+        "Phi-2 shapes, one H200",
+        "train ex/s",
+        "× report config (rounds)",
+        "eval ex/s",
+        "peak GB (alone)",
+        "finite",
+    ]
     lines = [table(header, rows)]
     if speedup or two:
         lines.append(

@@ -185,7 +185,10 @@ def main() -> None:
             "runs": base2,
             "test_accuracy": mean_sd([r["test_accuracy"] for r in base2 if r["exit_code"] == 0]),
         },
-        "embedded_fp32": {"runs": fp32, "test_accuracy": mean_sd([r["test_accuracy"] for r in fp32 if not r["exit_code"]])},
+        "embedded_fp32": {
+            "runs": fp32,
+            "test_accuracy": mean_sd([r["test_accuracy"] for r in fp32 if not r["exit_code"]]),
+        },
         "embedded_levers": lever_rows,
         "embedded_session1": {
             "runs": seeds1,
@@ -199,7 +202,10 @@ def main() -> None:
                 "exit_code": r["exit_code"],
                 "best_val_accuracy": val_acc(r["metrics"]),
                 "train_stage_seconds_shared": r["stage_seconds"].get("train"),
-                "train_examples_per_second_shared": r["runs"].get("train", {}).get("cost", {}).get("examples_per_second"),
+                "train_examples_per_second_shared": r["runs"]
+                .get("train", {})
+                .get("cost", {})
+                .get("examples_per_second"),
             }
             for r in sweep1
         ],
@@ -219,8 +225,12 @@ def main() -> None:
             "profile_old": "train_step_profile_old_h200_s2.txt (torch.profiler, 8 steps)",
         },
         "start_costs": starts,
-        "phi2_shapes": {"method": bench2["method"], "rows": phi2_rows(bench2), "two_gpus": {k: ddp[k] for k in ("speedup",)}
-                        | {"rows": [{k: v for k, v in r.items() if k != "stage_run_log"} for r in ddp["rows"]]}},  # fmt: skip
+        "phi2_shapes": {
+            "method": bench2["method"],
+            "rows": phi2_rows(bench2),
+            "two_gpus": {k: ddp[k] for k in ("speedup",)}
+            | {"rows": [{k: v for k, v in r.items() if k != "stage_run_log"} for r in ddp["rows"]]},
+        },  # fmt: skip
         "phi2_shapes_session1": {"method": bench1["method"], "rows": phi2_rows(bench1)},
     }
     s = summary
