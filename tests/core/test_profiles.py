@@ -15,7 +15,7 @@ from nli.core.errors import UserError
 SCRIPT = ROOT / "scripts" / "compose_params.py"
 # What a small profile may change: how much data, which model, how many steps; the recipe stays the default's.
 SIZE_KEYS = {"profile", "split.train_size", "split.val_size", "split.test_size", "model.name"}
-SIZE_KEYS |= {"evaluate.batch_size", "train.max_steps", "train.eval_steps"}
+SIZE_KEYS |= {"evaluate.batch_size", "train.max_steps", "train.eval_steps", "stress.pairs"}
 
 
 def compose(*args: str, cwd=None) -> subprocess.CompletedProcess:
