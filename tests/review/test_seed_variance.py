@@ -50,6 +50,7 @@ def test_mean_sd_per_recipe_and_a_paired_interval_for_the_difference(tmp_path):
     r8, r16 = (np.array([ACC[r, s] for s in (1, 2, 3)]) for r in (8, 16))
     assert by_label["lora.r=8"]["seeds"] == [1, 2, 3] and by_label["lora.r=8"]["mean"] == pytest.approx(r8.mean())
     assert by_label["lora.r=8"]["sd"] == pytest.approx(r8.std(ddof=1))
+    assert by_label["lora.r=8"]["values"] == pytest.approx(list(r8))  # each seed's value, in the order of seeds
     diff = summary["difference"]  # recipes sorted by label: 0 = lora.r=16, 1 = lora.r=8
     assert diff["difference"] == pytest.approx(r8.mean() - r16.mean()) and diff["method"].startswith("paired")
     d = r8 - r16

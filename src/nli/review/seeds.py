@@ -48,6 +48,7 @@ class Recipe:
             "mean": float(v.mean()),
             "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
             "runs": [run.name for _, run in sorted(self.runs.items())],
+            "values": [float(x) for x in v],  # one per seed, in the order of "seeds"
         }
 
 
