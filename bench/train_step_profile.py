@@ -28,11 +28,10 @@ import json
 import pstats
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
-from transformers import TrainerCallback
+from gpu_bench import StepTimer  # same folder: the timer the Phi-2 bench uses
 
 from nli.core import config
 from nli.model import loading, scoring
@@ -59,22 +58,6 @@ def snli_lengths(n: int, seed: int) -> list[list[int]]:
     g = torch.Generator().manual_seed(seed)
     lengths = (torch.randn(n, generator=g) * 9 + 42).clamp(22, 95).long()
     return [torch.randint(100, 49000, (int(k),), generator=g).tolist() for k in lengths]
-
-
-class StepTimer(TrainerCallback):
-    def __init__(self, warmup: int):
-        self.warmup, self.start, self.steps = warmup, None, 0
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.warmup:
-            torch.cuda.synchronize()
-            self.start = time.perf_counter()
-        elif state.global_step > self.warmup:
-            self.steps += 1
-
-    def seconds(self) -> float:
-        torch.cuda.synchronize()
-        return time.perf_counter() - self.start
 
 
 def build_model():
