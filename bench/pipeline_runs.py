@@ -18,7 +18,9 @@ The plan is a list of phases, run one after another; a phase's runs share its sl
      "choices": {"fast": {"best_of": "sweep", "among": ["b128-lr1.6e-3"]},
                  "accurate": {"best_of": "sweep", "skip_if_same_as": "fast"}}}
 
-A slot is a CUDA_VISIBLE_DEVICES value ("0", "1" or "0,1" for a run of train.gpus: 2). A run with a choice (its
+A slot is a CUDA_VISIBLE_DEVICES value ("0", "1" or "0,1" for a run of train.gpus: 2). A run's ``_slot`` pins it
+to the slots of that value (runs of one and two GPUs can then share a phase); a run without one takes any slot. A
+run with a choice (its
 ``_from``, else its phase's ``from``) starts from the overrides of the run, among an earlier phase's (``best_of``,
 optionally only those named in ``among``), with the highest validation accuracy (best_val_accuracy of its train stage;
 the test split is never used for a choice), then applies its own. ``skip_if_same_as``: the choice's runs are skipped
@@ -32,7 +34,6 @@ import argparse
 import copy
 import json
 import os
-import queue
 import shlex
 import shutil
 import subprocess
@@ -207,22 +208,30 @@ def main() -> None:
         stages = phase.get("stages") or list(STAGES)
         slots = phase["slots"]
         shared = len(set(slots)) < len(slots) or any("," in s for s in slots) and len(slots) > 1
-        todo: queue.Queue = queue.Queue()
+        todo: list[tuple] = []  # (name, overrides, chosen_from, pinned slot or None), in the plan's order
         for name, own in phase["runs"].items():
             own = dict(own)
             chosen = resolve(own.pop("_from", phase.get("from")))
+            pin = own.pop("_slot", None)
             if chosen is None:
                 print(f"{phase['name']}/{name}: nothing to start from; skipped", flush=True)
                 continue
-            todo.put((f"{phase['name']}/{name}", {**chosen["overrides"], **own}, chosen["name"]))
+            todo.append((f"{phase['name']}/{name}", {**chosen["overrides"], **own}, chosen["name"], pin))
         phase_results = by_phase.setdefault(phase["name"], [])
 
-        def worker(slot, slots=slots, phase=phase, stages=stages, shared=shared, todo=todo, mine=phase_results):
+        def take(slot: str, todo=todo):
+            """The first run not yet started that this slot may take (its pin, if any, is this slot), or None."""
+            with lock:
+                for i, item in enumerate(todo):
+                    if item[3] in (None, slot):
+                        return todo.pop(i)[:3]
+            return None
+
+        def worker(slot, slots=slots, phase=phase, stages=stages, shared=shared, mine=phase_results):
             while time.perf_counter() - t0 < args.deadline:
-                try:
-                    name, overrides, chosen_from = todo.get_nowait()
-                except queue.Empty:
+                if (item := take(slot)) is None:
                     return
+                name, overrides, chosen_from = item
                 params = compose(base, overrides)
                 folder = Path(args.work) / name.replace("/", "__")
                 r = run_one(name, params, stages, folder, slot, args.stage_timeout)
