@@ -1,5 +1,7 @@
 # Session 3, call 2 (bundle b2: bitsandbytes): wait for call 1's Phi-2-shapes build, then 1 vs 2 GPUs on Phi-2 shapes
 # through the train stage's `train.gpus` path, three interleaved rounds (1, 2, 1, 2, 1, 2), 12 timed steps after 4.
+# As run, the bench failed in every launch: params_phi2_ddp.yaml predated train.seed (and the two regularisers), which
+# the train stage requires (the error in ddp_phi2_shapes_first_try_h200x2_s3.txt); they were added and call 5 reran it.
 set -u
 bash .gpu/b2/install.sh > /dev/null || exit 1
 source .device/gpu/bench/gpu_session/env.sh

@@ -1,6 +1,6 @@
-# Session 3, call 5 (only if device time remains): the Phi-2-shapes bench on GPU 0 alone, with the left-padded copy
-# of the fast row (fast-left) that session 2 dropped: the padding's effect on Phi-2 in the same rounds.
+# Session 3, call 5, as run: call 2's 1 vs 2 GPUs on Phi-2 shapes again, params_phi2_ddp.yaml now with train.seed,
+# label_smoothing 0 and neftune_alpha 0 (the machine still warm: bitsandbytes, the Phi-2-shapes model and split there).
 set -u
 source .device/gpu/bench/gpu_session/env.sh
-CUDA_VISIBLE_DEVICES=0 timeout 330 python3 bench/gpu_bench.py --configs report,fast,fast-left,low-mem-fast --out $OUT/gpu_bench_h200x2_s3.json > $OUT/gpu_bench_s3.log 2>&1; echo "gpu_bench exit $?"
-grep "^round\|^memory\|^|\|^GPU\|Error" $OUT/gpu_bench_s3.log | tail -30
+timeout 330 python3 bench/ddp_scaling.py --params bench/gpu_session/params_phi2_ddp.yaml --gpus 2 --steps 16 --warmup 4 --repeats 3 --split /tmp/phi2split --out $OUT/ddp_phi2_shapes_h200x2_s3.json > $OUT/ddp_s3.log 2>&1; echo "ddp exit $?"
+grep "^round\|^speedup\|Error" $OUT/ddp_s3.log | tail -12
