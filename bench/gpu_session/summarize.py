@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """bench/results/gpu/summary.json from the three GPU sessions' raw result files (docs/gpu.md describes them).
 
-python bench/gpu_session/summarize.py
+python bench/gpu_session/summarize.py            # (re)write it
+python bench/gpu_session/summarize.py --check    # exit 1 if the committed file is not what the result files give
 """
 
+import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 
 RES = Path(__file__).resolve().parents[1] / "results" / "gpu"
@@ -140,7 +143,7 @@ def lever_table(levers: list[dict]) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(check: bool = False) -> None:
     # session 1 (2026-11-30 morning, nvidia-h200-x2)
     final1 = load("embedded_final_h200x2.json")
     sweep1 = load("embedded_sweep_h200x2.json")
@@ -307,7 +310,12 @@ def main() -> None:
         "two_gpu_phi2_ge_1.85x": ddp3["speedup"] >= 1.85,
         "two_gpu_embedded_val_within_0.5pt": abs(s["embedded_two_gpus"]["val_accuracy_gap"]) <= 0.005,
     }
-    (RES / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    text = json.dumps(summary, indent=1) + "\n"
+    if check:
+        if (RES / "summary.json").read_text() != text:
+            sys.exit(f"{RES / 'summary.json'} differs from what its result files give; run {Path(__file__).name}")
+        return
+    (RES / "summary.json").write_text(text)
     print(json.dumps(s["met"], indent=1))
     print("embedded mean", e["test_accuracy_mean"], "sd", e["test_accuracy_sd"], accs)
     for r in lever_rows:
@@ -315,4 +323,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="compare with the committed summary.json, write nothing")
+    main(check=ap.parse_args().check)

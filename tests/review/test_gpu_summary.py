@@ -1,0 +1,36 @@
+"""bench/gpu_session/summarize.py: the committed GPU summary (which the README's GPU lines read) is what the
+committed raw result files give, so a hand edit or a drifted summarizer fails here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+SCRIPT = ROOT / "bench" / "gpu_session" / "summarize.py"
+
+
+def test_committed_summary_is_what_the_result_files_give():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_fails_on_an_edited_summary(tmp_path, monkeypatch):
+    results = tmp_path / "gpu"
+    shutil.copytree(ROOT / "bench" / "results" / "gpu", results)
+    summary = json.loads((results / "summary.json").read_text())
+    summary["embedded_full"]["test_accuracy_mean"] = 0.86  # a figure typed in, not computed
+    (results / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    spec = importlib.util.spec_from_file_location("gpu_summarize", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RES", results)
+    with pytest.raises(SystemExit, match="differs from what its result files give"):
+        module.main(check=True)
+    module.main()  # rewriting restores the computed figure
+    assert json.loads((results / "summary.json").read_text())["embedded_full"]["test_accuracy_mean"] < 0.85
