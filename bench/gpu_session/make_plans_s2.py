@@ -15,30 +15,12 @@ winner in fp32 over seeds 1-3, eight runs sharing the GPU.
 """
 
 import json
-import math
-import subprocess
-import sys
-from pathlib import Path
 
-import yaml
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-TRAIN_PAIRS = 9342  # the offline pool (9,842 after dedup) minus 500 for validation
-
-
-def eval_every(batch: int, epochs: float) -> int:
-    return math.ceil(math.ceil(TRAIN_PAIRS / batch) * epochs / 8)  # about eight validations a run
+from plan_base import HERE, eval_every, write_base
 
 
 def main() -> None:
-    out = HERE / "base_full_s2.yaml"
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts/compose_params.py"), "profile=embedded-full", "-o", str(out)], check=True
-    )
-    base = yaml.safe_load(out.read_text())
-    base["train"]["gpus"] = 1
-    out.write_text(yaml.safe_dump(base, sort_keys=False))
+    write_base("base_full_s2.yaml")
 
     levers = {
         "base": {},

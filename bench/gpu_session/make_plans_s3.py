@@ -16,30 +16,12 @@ on GPU 1, and, when the winner is not the committed recipe, the committed recipe
 """
 
 import json
-import math
-import subprocess
-import sys
-from pathlib import Path
 
-import yaml
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-TRAIN_PAIRS = 9342  # the offline pool (9,842 after dedup) minus 500 for validation
-
-
-def eval_every(batch: int, epochs: float) -> int:
-    return math.ceil(math.ceil(TRAIN_PAIRS / batch) * epochs / 8)  # about eight validations a run
+from plan_base import HERE, eval_every, write_base
 
 
 def main() -> None:
-    out = HERE / "base_full_s3.yaml"
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts/compose_params.py"), "profile=embedded-full", "-o", str(out)], check=True
-    )
-    base = yaml.safe_load(out.read_text())
-    base["train"]["gpus"] = 1
-    out.write_text(yaml.safe_dump(base, sort_keys=False))
+    base = write_base("base_full_s3.yaml")
     assert base["train"]["label_smoothing"] == 0.1 and base["train"]["neftune_alpha"] == 5.0, "not session 2's winner"
 
     # each lever: one change to the committed recipe (which has both regularisers), longest runs first
