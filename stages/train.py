@@ -16,8 +16,8 @@ import _checkout  # noqa: F401  (first: this checkout's library, also in a queue
 from nli.core import config, files, records
 from nli.core.errors import ArgumentParser, run_stage
 from nli.model import loading, metrics, scoring
+from nli.train import augment, launch, portable, training
 from nli.train import callbacks as run_callbacks
-from nli.train import launch, portable, training
 
 SECTIONS = ["model", "prompt", "train", "lora"]
 
@@ -45,6 +45,8 @@ def main(argv=None, callbacks=()) -> None:
             raise SystemExit(code)
         return
     train_set, val_set = records.read_split(args.train), records.read_split(args.val)
+    if p_train.swap_contradictions:
+        train_set = augment.swap_contradictions(train_set)
 
     metrics.reset_peak_memory()
     base = scoring.load_classifier(
@@ -104,6 +106,7 @@ def main(argv=None, callbacks=()) -> None:
             **counts,
             "effective_batch_size": p_train.batch_size * p_train.grad_accum,  # shared among the processes
             "processes": trainer.args.world_size,
+            "train_pairs": len(train_ex),  # swapped contradiction copies included
         },
         cost={**run, "stage_seconds": round(time.perf_counter() - start, 2), **metrics.peak_memory()},
     )

@@ -507,3 +507,35 @@ def test_a_run_with_label_smoothing_and_neftune_trains_and_differs(tmp_path, spl
     noisy = run(tmp_path, split_dir, params_file, "noisy", train__label_smoothing=0.1, train__neftune_alpha=5.0)
     a, b = (load_file(o / "adapter" / "adapter_model.safetensors") for o in (plain, noisy))
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_swap_contradictions_adds_each_contradiction_pair_read_backwards():
+    from nli.train import augment
+
+    rows = [
+        {"id": f"r{i}", "premise": f"p{i}", "hypothesis": f"h{i}", "label": label}
+        for i, label in enumerate([0, 1, 2, 2, 0])
+    ]
+    out = augment.swap_contradictions(rows)
+    assert out[:5] == rows  # the originals first, untouched
+    assert out[5:] == [
+        {"id": "r2-swap", "premise": "h2", "hypothesis": "p2", "label": 2},
+        {"id": "r3-swap", "premise": "h3", "hypothesis": "p3", "label": 2},
+    ]
+    assert augment.CONTRADICTION == 2 and augment.swap_contradictions([r for r in rows if r["label"] != 2]) == [
+        r for r in rows if r["label"] != 2
+    ]
+
+
+def test_train_swap_contradictions_reaches_the_stage(tmp_path, split_dir, params_file):
+    """train.swap_contradictions: true trains on the swapped copies too (the run log counts them) and changes the
+    adapter; false leaves the training set as the split wrote it."""
+    rows = [json.loads(line) for line in (split_dir / "train.jsonl").read_text().splitlines()]
+    contradictions = sum(r["label"] == 2 for r in rows)
+    assert contradictions > 0
+    plain = run(tmp_path, split_dir, params_file, "plain")
+    swapped = run(tmp_path, split_dir, params_file, "swapped", train__swap_contradictions=True)
+    assert record(plain)["train_pairs"] == len(rows)
+    assert record(swapped)["train_pairs"] == len(rows) + contradictions
+    a, b = (load_file(o / "adapter" / "adapter_model.safetensors") for o in (plain, swapped))
+    assert any(not torch.equal(a[k], b[k]) for k in a)

@@ -153,6 +153,9 @@ class Train:
     label_smoothing: float = spec(ge=0, lt=1, default=0.0)
     # NEFTune: uniform noise on the input embeddings while training (Trainer's neftune_noise_alpha); 0 turns it off
     neftune_alpha: float = spec(ge=0, le=100, default=0.0)
+    # Also train on each contradiction pair read backwards (hypothesis as premise): contradiction is symmetric, so
+    # the copy is another correct pair from the same offline pool (nli.train.augment)
+    swap_contradictions: bool = spec(default=False)
 
     def check(self, where: str) -> None:
         if self.batch_size % self.gpus:
