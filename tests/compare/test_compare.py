@@ -604,3 +604,26 @@ def test_significance_stays_readable_at_dvcs_five_decimals():
     assert round(8.001e-54, 5) == 0.0 and neglog10(8.001e-54) == 53.097
     assert neglog10(0.05) == 1.301 and neglog10(0.0) == 323.306  # a p that underflowed stays finite
     assert math.copysign(1.0, neglog10(1.0)) == 1.0  # no "-0.0" in the table when nothing changed
+
+
+def test_the_hypothesis_only_fit_runs_on_one_blas_thread(monkeypatch):
+    """On a many-core host the default of one BLAS thread per core made the L-BFGS fit several times slower (and
+    a fit's numbers could depend on the machine's core count); the fit runs under a one-thread limit."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info
+
+    from nli.compare import shortcuts
+
+    seen = []
+    fit = LogisticRegression.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", recording_fit)
+    hyps = ["a dog runs", "nobody sleeps", "a man may sing"] * 5
+    labels = ["entailment", "contradiction", "neutral"] * 5
+    predicted = shortcuts.hypothesis_only(hyps, labels, ["a dog runs", "nobody sleeps"])
+    assert list(predicted) == ["entailment", "contradiction"]
+    assert seen and seen[0] and all(n == 1 for n in seen[0])
