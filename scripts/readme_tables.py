@@ -150,6 +150,14 @@ def gpu_table() -> str:
             f"{number(two.get('two_gpus_val_mean'), '.3f')} against {number(two.get('one_gpu_val_mean'), '.3f')} on "
             f"one GPU (mean of {len(two.get('seeds', []))} seeds)."
         )
+    full = gpu.get("embedded_full", {})
+    if full.get("pipeline_seconds_alone"):
+        lines.append(
+            f"\nEmbedded full (`profile=embedded-full`), every stage alone on one {gpu.get('card', 'GPU')}: "
+            f"{number(full['pipeline_seconds_alone'], '.0f')} s, of which the training loop "
+            f"{number(full.get('train_loop_seconds_alone'), '.0f')} s; test accuracy "
+            f"{pct(full.get('test_accuracy_mean'))} (mean of {len(full.get('seeds', []))} training seeds)."
+        )
     return "\n".join(lines)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/results/gpu/summary.json from the three GPU sessions' raw result files (docs/gpu.md describes them).
+"""bench/results/gpu/summary.json from the four GPU sessions' raw result files (docs/gpu.md describes them).
 
 python bench/gpu_session/summarize.py            # (re)write it
 python bench/gpu_session/summarize.py --check    # exit 1 if the committed file is not what the result files give
@@ -143,6 +143,92 @@ def lever_table(levers: list[dict]) -> list[dict]:
     return rows
 
 
+def session4_levers(levers: list[dict]) -> list[dict]:
+    """Session 4's levers (every stage ran): lever_table's rows plus test accuracy and the shortcut measures."""
+    rows = lever_table([r for r in levers if r["phase"] == "levers"])
+    for row in rows:
+        runs = [run_row(r) for r in levers if r["phase"] == "levers" and group_of(r["name"]) == row["lever"]]
+        runs = [r for r in runs if r["exit_code"] == 0]
+        flips = [r["stress_flip_rates"] for r in runs]
+        row |= {
+            "test_accuracy_by_seed": {r["train_seed"]: r["test_accuracy"] for r in runs},
+            "test_accuracy": mean_sd([r["test_accuracy"] for r in runs]),
+            "easy_minus_hard_mean": round(statistics.mean(r["easy_minus_hard"] for r in runs), 4),
+            "hard_accuracy_mean": round(statistics.mean(r["hard_accuracy"] for r in runs), 4),
+            "stress_flip_rates_mean": {k: round(statistics.mean(f[k] for f in flips), 4) for k in flips[0]},
+        }
+    return rows
+
+
+def soups_summary(soups: dict, levers: list[dict]) -> dict:
+    """bench/adapter_soup.py's soups (soups_s4.py): each against its members, and the 3-seed soups together."""
+    single_val = {r["name"]: val_acc(r["metrics"]) for r in levers if r["exit_code"] == 0}
+    rows = {
+        name: {
+            "members": e["members"],
+            "member_val_accuracy": e["member_val_accuracy"],
+            "val_accuracy": e["val"]["accuracy"],
+            "test_accuracy": e["test"]["accuracy"],
+            "member_test_accuracy": e["member_test_accuracy"],
+        }
+        for name, e in soups.items()
+    }
+    ctl3 = [r for n, r in rows.items() if n.startswith("ctl3-")]
+    members = [v for r in ctl3 for v in r["member_val_accuracy"]]
+    ctl_seeds = [r for r in levers if r["exit_code"] == 0 and group_of(r["name"]) == "ctl"]
+    return {
+        "method": "bench/adapter_soup.py: one adapter of rank k*r whose update is the mean of k training seeds' "
+        "updates (exact); scored by stages/evaluate.py on the 500 validation pairs and the 9,824 test pairs; the "
+        "members are the committed recipe's runs, training seeds 1-9 (swap3: the swap lever's seeds 1-3)",
+        "soups": rows,
+        "three_seed_soups": {
+            "val_accuracy": mean_sd([r["val_accuracy"] for r in ctl3]),
+            "members_val_accuracy": mean_sd(members),
+            "test_accuracy": mean_sd([r["test_accuracy"] for r in ctl3]),
+            "single_seeds_test_accuracy": mean_sd(
+                [r["metrics"]["finetuned"]["ft_acc"] for r in ctl_seeds if "finetuned" in r["metrics"]]
+            ),
+        },
+        "decision": "not adopted: on validation the 3-seed soups are level with their members (the choice is made "
+        "there; 500 pairs cannot resolve half a point); their test accuracy is reported, never used to choose",
+        "single_val_by_run": single_val,
+    }
+
+
+def alone_runs() -> dict:
+    """Session 4: the committed recipe, seed 1, every stage, alone on the machine, three ways."""
+    files = {
+        "as_before": ("embedded_alone_h200x2_s4.json", "the code as at session 3; every process compiles its "
+                      "imports (the bundles install --no-compile and the image sets PYTHONDONTWRITEBYTECODE=1)"),
+        "compare_fix_site_compiled": ("embedded_alone_compiled_h200x2_s4.json", "a fresh machine: the compare "
+                                      "stage's fit on one BLAS thread, the bundled packages compiled once "
+                                      "(compileall); the image's own (torch, torchvision) still compiled per process"),
+        "all_bytecode_cached": ("embedded_alone_pycache_h200x2_s4.json", "as above, with every package's bytecode "
+                                "compiled once into PYTHONPYCACHEPREFIX: what a regular pip install gives"),
+    }  # fmt: skip
+    out = {}
+    for key, (name, note) in files.items():
+        r = run_row(load(name)[0])
+        out[key] = {"file": name, "note": note} | {
+            k: r[k]
+            for k in (
+                "pipeline_seconds", "stage_seconds", "stage_main_seconds", "train_loop_seconds",
+                "train_examples_per_second", "test_accuracy", "best_val_accuracy", "shared_gpu",
+            )
+        }  # fmt: skip
+    return out
+
+
+def compare_threads() -> dict:
+    """compare_threads_h200x2_s4.txt's timing lines: the compare stage's wall by OMP_NUM_THREADS, in run order."""
+    runs: dict[str, list[float]] = {}
+    for line in (RES / "compare_threads_h200x2_s4.txt").read_text().splitlines():
+        if line.startswith("compare OMP_NUM_THREADS="):
+            threads, ms = line.removeprefix("compare OMP_NUM_THREADS=").split(": ")
+            runs.setdefault(threads, []).append(round(int(ms.split()[0]) / 1000, 2))
+    return {"seconds_by_threads": runs, "note": "before the one-thread fix: 32 = torch's and BLAS's default there"}
+
+
 def main(check: bool = False) -> None:
     # session 1 (2026-11-30 morning, nvidia-h200-x2)
     final1 = load("embedded_final_h200x2.json")
@@ -182,13 +268,17 @@ def main(check: bool = False) -> None:
     one_val = statistics.mean(one[k]["best_val_accuracy"] for k in sorted(two3))
     two_val = statistics.mean(r["best_val_accuracy"] for r in two3.values())
     recipe = final3[0]["params"]
+    # session 4 (nvidia-h200-x2)
+    levers4 = load("embedded_levers_h200x2_s4.json")
+    alone4 = alone_runs()
+    bench4 = load("gpu_bench_h200x2_s4.json")
     rounds = profile_rounds(RES / "train_step_profile_h200_s2.txt")
     starts = load("start_costs_h200_s2.json")["pieces"]
     rows = {r["key"]: r for r in bench2["rows"]}
     summary = {
         "card": final3[0]["card"],
-        "machine": "device kind nvidia-h200-x2 (2 x NVIDIA H200, NV18, 32 cores), session 3; session 2 ran on "
-        "nvidia-h200 (1 x H200, 16 cores), session 1 on nvidia-h200-x2",
+        "machine": "device kind nvidia-h200-x2 (2 x NVIDIA H200, NV18, 32 cores), sessions 3 and 4; session 2 "
+        "ran on nvidia-h200 (1 x H200, 16 cores), session 1 on nvidia-h200-x2",
         "targets": TARGETS,
         "embedded_full": {
             "recipe_params": {k: v for k, v in recipe.items() if k != "seed"},
@@ -205,9 +295,12 @@ def main(check: bool = False) -> None:
             "test_accuracy_sd": round(statistics.stdev(accs), 4) if len(accs) > 1 else None,
             "test_accuracy_min": min(accs),
             "test_accuracy_max": max(accs),
-            "pipeline_seconds_alone": alone["pipeline_seconds"],
-            "train_loop_seconds_alone": alone["train_loop_seconds"],
-            "alone_note": "the same recipe alone on one H200 in session 2 (alone/win-s1); none ran alone in session 3",
+            "pipeline_seconds_alone": alone4["all_bytecode_cached"]["pipeline_seconds"],
+            "train_loop_seconds_alone": alone4["all_bytecode_cached"]["train_loop_seconds"],
+            "alone_note": "session 4: seed 1 alone on the machine, every package's bytecode compiled once (as a pip "
+            "install does), the compare stage on one BLAS thread; embedded_alone_session4 has the two runs before",
+            "reproduced_session4": "training seeds 1-3 rerun in session 4 (levers ctl-s1..s3) gave the same "
+            "validation and test accuracy to four digits",
             "pipeline_seconds_all": [r["pipeline_seconds"] for r in win3 if r["exit_code"] == 0],
         },
         "embedded_fp32": {
@@ -218,6 +311,14 @@ def main(check: bool = False) -> None:
         "embedded_levers_note": "verb-true-false seed 2 never started (the plan's 420 s deadline for new runs "
         "passed), so that lever has one seed and was not eligible; r64-a128 seed 1 collapsed to one class (train "
         "loss 1.36, no non-finite value)",
+        "embedded_alone_session4": alone4,
+        "embedded_alone_session2_seconds": alone["pipeline_seconds"],
+        "embedded_levers_session4": session4_levers(levers4),
+        "embedded_levers_session4_note": "every stage ran, four runs per GPU; swap: train.swap_contradictions "
+        "(12,451 training pairs); no4bit: model.quantization.load_in_4bit false (bf16 weights without NF4 "
+        "rounding; a measurement of what 4-bit costs, not a candidate)",
+        "embedded_soups": soups_summary(load("embedded_soups_h200x2_s4.json"), levers4),
+        "compare_threads_session4": compare_threads(),
         "embedded_two_gpus": {
             "recipe": "the committed recipe, train.gpus 2 (global batch 128 = 64 per GPU) against train.gpus 1, "
             "split + train, the same training seeds; runs shared the GPUs with the levers",
@@ -293,6 +394,12 @@ def main(check: bool = False) -> None:
             | {"rows": [{k: v for k, v in r.items() if k != "stage_run_log"} for r in ddp["rows"]]},
         },  # fmt: skip
         "phi2_shapes_session1": {"method": bench1["method"], "rows": phi2_rows(bench1)},
+        "phi2_shapes_session4": {
+            "method": bench4["method"],
+            "rows": phi2_rows(bench4),
+            "note": "report, fast and fast-left only (left padding + mask against right padding): the padding "
+            "side changes neither training nor scoring speed",
+        },
     }
     s = summary
     e = s["embedded_full"]
