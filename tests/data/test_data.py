@@ -216,3 +216,33 @@ def test_a_failed_split_leaves_the_previous_split_folder_whole(tmp_path, raw_dir
 def test_val_size_too_small_to_stratify_is_a_clear_error(raw_dir):
     with pytest.raises(UserError, match=r"split.val_size = 2 is out of range.*one pair per label"):
         splits.make_splits(pools(raw_dir), "dvc", {"train_size": 60, "val_size": 2, "test_size": 30}, seed=1)
+
+
+def test_validation_blocks_are_disjoint_and_each_trains_on_the_same_number_of_pairs(raw_dir):
+    """split.val_block N validates on the N-th disjoint stratified block of val_size pairs; the training draw comes
+    from the rest of the pool, so every block trains on as many pairs; block 0 is the usual draw; test is untouched."""
+    sizes = {"train_size": 60, "val_size": 24, "test_size": 30}
+    usual = splits.make_splits(pools(raw_dir), "dvc", sizes, seed=3)
+    runs = [splits.make_splits(pools(raw_dir), "dvc", {**sizes, "val_block": b}, seed=3) for b in range(5)]
+    assert runs[0] == usual
+    vals = [{r["id"] for r in out["val"]} for out in runs]
+    assert all(len(v) == 24 for v in vals) and len(set().union(*vals)) == 5 * 24  # pairwise disjoint
+    for out, val in zip(runs, vals):
+        assert len(out["train"]) == 60 and not {r["id"] for r in out["train"]} & val
+        assert splits.label_counts(out["val"]) == {"entailment": 8, "neutral": 8, "contradiction": 8}
+        assert out["test"] == usual["test"]
+    assert runs[1]["train"] != runs[2]["train"]
+
+
+@pytest.mark.parametrize(
+    "sizes, message",
+    [
+        ({"train_size": 10, "val_size": 24, "val_block": 5}, r"split.val_block = 5: the pool of 120 pairs holds 5"),
+        ({"train_size": "all", "val_size": "all", "val_block": 1}, "both 'all'"),
+        ({"train_size": 10, "val_size": "all", "val_block": 1}, r"split.val_block = 1 needs a number"),
+        ({"train_size": 10, "val_size": 10, "val_block": -1}, r"split.val_block = -1 is out of range"),
+    ],
+)
+def test_a_validation_block_beyond_the_pool_is_one_clear_error(raw_dir, sizes, message):
+    with pytest.raises(UserError, match=message):
+        splits.make_splits(pools(raw_dir), "dvc", {**sizes, "test_size": 10}, 0)

@@ -65,6 +65,11 @@ class Split:
     train_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
     val_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
     test_size: int | str = spec(ge=3, choices=("all",), hint="a stratified draw needs one pair per label")
+    # Which validation set: the pool is cut into disjoint stratified blocks of val_size pairs, and block N is the
+    # validation set (block 0 is the usual draw); the training pairs come from the rest, so every block trains on
+    # the same number of pairs. Runs over blocks 0..K-1 validate a recipe on K * val_size pairs instead of one
+    # block's, for choices finer than one block's standard error.
+    val_block: int = spec(ge=0, le=10_000, default=0, hint="0 for the usual validation set, N for the N-th other block")
 
 
 @dataclass

@@ -73,6 +73,31 @@ def stratified_sample(records: list[dict], size: int | None, seed: int, what: st
     return sample, rest
 
 
+def validation_block(pool: list[dict], n: dict, block: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """(validation, rest): block ``block`` of the disjoint stratified blocks of n["val"] pairs cut from ``pool``.
+
+    Block 0 is one stratified draw with ``seed`` (the usual validation set); block b > 0 is drawn with seed + 7919 * b
+    from what blocks 0..b-1 left. The rest is the whole pool but the chosen block, so the training draw has the same
+    pool size whichever block validates.
+    """
+    size = n["val"] if n["val"] is not None else len(pool) - n["train"]
+    if block == 0:
+        return stratified_sample(pool, size, seed, "split.val_size")
+    if n["val"] is None:
+        raise UserError(f"{shown_path()}: split.val_block = {block} needs a number for split.val_size, not 'all'")
+    blocks = len(pool) // size
+    if block >= blocks:
+        raise UserError(
+            f"{shown_path()}: split.val_block = {block}: the pool of {len(pool)} pairs holds {blocks} disjoint "
+            f"blocks of split.val_size = {size} pairs (0 to {blocks - 1}); use a block below {blocks}"
+        )
+    remaining = pool
+    for b in range(block + 1):
+        val, remaining = stratified_sample(remaining, size, seed + 7919 * b, "split.val_size")
+    taken = {r["id"] for r in val}
+    return val, [r for r in pool if r["id"] not in taken]
+
+
 def make_splits(pools: dict[str, Pool], source: str, sizes: config.Split | Mapping, seed: int) -> dict[str, list[dict]]:
     """Offline (dvc): train and val from ``validation``, test from ``test``; hub: official splits.
 
@@ -96,9 +121,7 @@ def make_splits(pools: dict[str, Pool], source: str, sizes: config.Split | Mappi
                 f"{shown_path()}: split.train_size + split.val_size = {fixed} exceeds the "
                 f"{len(pool)} pairs of the validation pool they are drawn from"
             )
-        val, rest = stratified_sample(
-            pool, n["val"] if n["val"] is not None else len(pool) - n["train"], seed, "split.val_size"
-        )
+        val, rest = validation_block(pool, n, sizes.val_block, seed)
         train, _ = stratified_sample(rest, n["train"], seed + 1, "split.train_size")
         test, _ = stratified_sample(pools["test"].records, n["test"], seed + 2, "split.test_size")
     else:
