@@ -78,3 +78,18 @@ def test_adapters_of_different_setups_are_one_clear_error(tmp_path):
     (b / "adapter_config.json").write_text(json.dumps({**cfg, "r": 8}))
     with pytest.raises(UserError, match="not the same LoRA setup"):
         adapter_soup.soup([a, b])
+
+
+def test_the_block_comparison_is_a_paired_t_interval():
+    """soups_s5.paired: the mean of the per-block differences and scipy's one-sample t interval for it."""
+    from scipy import stats
+
+    sys.path.insert(0, str(ROOT / "bench" / "gpu_session"))
+    import soups_s5
+
+    diffs = [0.004, 0.01, -0.002, 0.006, 0.008]
+    got = soups_s5.paired(diffs)
+    low, high = stats.ttest_1samp(diffs, 0.0).confidence_interval(0.95)
+    assert got["mean"] == 0.0052 and got["blocks"] == 5
+    assert got["ci95"] == [round(float(low), 4), round(float(high), 4)]
+    assert soups_s5.paired([0.01])["ci95"] is None
