@@ -1,0 +1,3 @@
+# Session 4, call 11, as run (inline): the committed recipe alone on GPU 0 again, now with every package's bytecode
+# cached by call 10 (PYTHONPYCACHEPREFIX=/tmp/pyc); call 7 was call2_s4.sh (bundle b2) on the fresh machine.
+source .device/gpu/bench/gpu_session/env.sh; unset PYTHONDONTWRITEBYTECODE; export PYTHONPYCACHEPREFIX=/tmp/pyc; python3 bench/pipeline_runs.py --plan bench/gpu_session/plan_alone_s4.json --out /tmp/alone3 --work /tmp/runs-alone3 --deadline 60 --stage-timeout 160 > /tmp/alone3.log 2>&1; cp /tmp/alone3/results.json $OUT/embedded_alone_pycache_h200x2_s4.json; cp /tmp/alone3.log $OUT/alone_pycache_s4.log; grep -v "^    \|it/s\]" /tmp/alone3.log | tail -3
