@@ -162,7 +162,6 @@ def session4_levers(levers: list[dict]) -> list[dict]:
 
 def soups_summary(soups: dict, levers: list[dict]) -> dict:
     """bench/adapter_soup.py's soups (soups_s4.py): each against its members, and the 3-seed soups together."""
-    single_val = {r["name"]: val_acc(r["metrics"]) for r in levers if r["exit_code"] == 0}
     rows = {
         name: {
             "members": e["members"],
@@ -191,7 +190,6 @@ def soups_summary(soups: dict, levers: list[dict]) -> dict:
         },
         "decision": "not adopted: on validation the 3-seed soups are level with their members (the choice is made "
         "there; 500 pairs cannot resolve half a point); their test accuracy is reported, never used to choose",
-        "single_val_by_run": single_val,
     }
 
 
