@@ -15,8 +15,11 @@ Variants (same model, one process, rows interleaved over rounds, medians):
   right-nodrop the same with LoRA dropout 0
   right-b256   the same at batch 256
   right-val    `right` with a validation (500 pairs) and a checkpoint every 10 steps: their cost by difference
+  right-nocudnn, right-nodrop-nocudnn
+               `right`, `right-nodrop` with SDPA's cuDNN backend off (flash attention instead): session 2's profile
+               put about a fifth of a step's host time in cuDNN attention (1.3 ms a call)
 Then torch.profiler over a few steps of `old` and `right` (CPU vs GPU time, top operators) and cProfile over
-`right` (top Python functions), written under OUT_DIR.
+`right` (top Python functions), written under OUT_DIR (skipped with --no-profile).
 """
 
 from __future__ import annotations
@@ -75,14 +78,17 @@ def build_model():
 
 
 VARIANTS = {
-    # name: (right padding, finite-check interval, NaN filter, batch, LoRA dropout, validate every)
-    "old": (False, 1, True, 128, True, 0),
-    "nosync": (False, 10, False, 128, True, 0),
-    "right": (True, 10, False, 128, True, 0),
-    "right-nodrop": (True, 10, False, 128, False, 0),
-    "right-b256": (True, 10, False, 256, True, 0),
-    "right-val": (True, 10, False, 128, True, 10),
+    # name: (right padding, finite-check interval, NaN filter, batch, LoRA dropout, validate every, cuDNN SDPA)
+    "old": (False, 1, True, 128, True, 0, True),
+    "nosync": (False, 10, False, 128, True, 0, True),
+    "right": (True, 10, False, 128, True, 0, True),
+    "right-nodrop": (True, 10, False, 128, False, 0, True),
+    "right-b256": (True, 10, False, 256, True, 0, True),
+    "right-val": (True, 10, False, 128, True, 10, True),
+    "right-nocudnn": (True, 10, False, 128, True, 0, False),
+    "right-nodrop-nocudnn": (True, 10, False, 128, False, 0, False),
 }
+SPEC = ("right_pad", "check_every", "nan_filter", "batch", "dropout", "validate_every", "cudnn_sdpa")
 
 
 class Bench:
@@ -93,8 +99,9 @@ class Bench:
         self.val = training.make_examples(snli_lengths(500, 99), [i % 3 for i in range(500)], LABEL_IDS)
 
     def trainer(self, variant: str, steps: int, warmup: int, seed: int, callbacks=()):
-        right, every, nan_filter, batch, dropout, validate = VARIANTS[variant]
+        right, every, nan_filter, batch, dropout, validate, cudnn = VARIANTS[variant]
         scoring.RIGHT_PAD_ON_GPU = right
+        torch.backends.cuda.enable_cudnn_sdp(cudnn)
         training.check_interval = lambda args, every=every: every
         for holder in self.dropouts.values():  # ModuleDict {"default": Dropout}: swap in Identity for no dropout
             d = holder["default"]
@@ -165,6 +172,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--no-profile", action="store_true", help="the timed rounds only")
     ap.add_argument("--dry-run-cpu", action="store_true", help="a 2-layer model on CPU: checks the script only")
     args = ap.parse_args()
     if args.dry_run_cpu:
@@ -193,11 +201,7 @@ def main() -> None:
         rows.append(
             {
                 "variant": name,
-                "spec": dict(
-                    zip(
-                        ("right_pad", "check_every", "nan_filter", "batch", "dropout", "validate_every"), VARIANTS[name]
-                    )
-                ),  # fmt: skip
+                "spec": dict(zip(SPEC, VARIANTS[name])),
                 "seconds_per_step": round(statistics.median(sps), 4),
                 "seconds_per_step_runs": [round(x, 4) for x in sps],
                 "examples_per_second": round(statistics.median(eps), 1),
@@ -214,7 +218,7 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     prof_rows = {}
-    for name in ("old", "right"):
+    for name in () if args.no_profile else ("old", "right"):
         trainer, timer, batch = bench.trainer(name, 6, 2, seed=7)
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             trainer.train()
@@ -230,17 +234,18 @@ def main() -> None:
             prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25) + "\n\n" + by_device
         )
         print(f"profile {name}: kernels {device:.3f} s over 8 steps (2 untimed), wall of 6 timed steps {wall:.3f} s")
-    trainer, timer, batch = bench.trainer("right", 10, 2, seed=8)
-    pr = cProfile.Profile()
-    pr.enable()
-    trainer.train()
-    torch.cuda.synchronize()
-    pr.disable()
-    buf = io.StringIO()
-    pstats.Stats(pr, stream=buf).sort_stats("cumulative").print_stats(40)
-    buf.write("\n\n")
-    pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(30)
-    (out / "cprofile_right.txt").write_text(buf.getvalue())
+    if not args.no_profile:
+        trainer, timer, batch = bench.trainer("right", 10, 2, seed=8)
+        pr = cProfile.Profile()
+        pr.enable()
+        trainer.train()
+        torch.cuda.synchronize()
+        pr.disable()
+        buf = io.StringIO()
+        pstats.Stats(pr, stream=buf).sort_stats("cumulative").print_stats(40)
+        buf.write("\n\n")
+        pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(30)
+        (out / "cprofile_right.txt").write_text(buf.getvalue())
 
     result = {
         "gpu": torch.cuda.get_device_name(),
