@@ -7,6 +7,10 @@ on validation only. This plan validates the soup on five disjoint validation blo
 pairs in all; every block trains on 9,340 pairs): the committed recipe over training seeds 1-3 on each block (split +
 train, 15 runs, four per GPU). soups_s5.py then souped each block's three adapters, scores the soup on that block's
 validation set (and on test, reported only), and pairs soup against members block by block.
+
+Issue 25, after the step bench put a 1.3x on SDPA's cuDNN backend: plan_alone_s5.json (the committed recipe, seed 1,
+every stage, one GPU, for the interleaved before/after pipeline runs alone on the machine) and plan_seeds_s5.json
+(seeds 1-3, every stage, with the change: the test figures under the new attention kernel).
 """
 
 import json
@@ -27,6 +31,10 @@ def main() -> None:
         "phases": [{"name": "blocks", "slots": ["0"] * 4 + ["1"] * 4, "stages": ["split", "train"], "runs": runs}],
     }
     (HERE / "plan_blocks_s5.json").write_text(json.dumps(plan, indent=1) + "\n")
+    alone = {"base": BASE, "phases": [{"name": "alone", "slots": ["0"], "runs": {"ctl-s1": {"train.seed": 1}}}]}
+    (HERE / "plan_alone_s5.json").write_text(json.dumps(alone, indent=1) + "\n")
+    seeds = {"name": "seeds", "slots": ["0", "1", "0"], "runs": {f"ctl-s{s}": {"train.seed": s} for s in SEEDS}}
+    (HERE / "plan_seeds_s5.json").write_text(json.dumps({"base": BASE, "phases": [seeds]}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,23 @@ def test_auto_compute_dtype_uses_cpu_bf16_units_when_present(monkeypatch):
     assert loading.pick_dtype("auto", "cpu") == torch.float32
 
 
+def test_loads_on_a_gpu_keep_sdpa_off_its_cudnn_backend(monkeypatch):
+    """cuDNN attention's host cost per call made the embedded model's training step 1.3x slower on an H200
+    (bench/train_step_profile.py): every load on a GPU switches that backend off; a CPU load leaves torch as is."""
+    import torch
+
+    switched = []
+    monkeypatch.setattr(torch.backends.cuda, "enable_cudnn_sdp", switched.append)
+    loading.prefer_flash_attention("cpu")
+    assert switched == []
+    loading.prefer_flash_attention("cuda")
+    assert switched == [False]
+    seen = []
+    monkeypatch.setattr(loading, "prefer_flash_attention", seen.append)
+    loading.load({"name": "tiny-llama", "device": "cpu", "compute_dtype": "fp32", "quantization": NF4})
+    assert seen == ["cpu"]  # load() resolves the device and applies the choice for it
+
+
 @pytest.mark.parametrize("rows", [8, 1])
 def test_answer_logits_do_not_copy_the_frozen_output_head_per_row(rows):
     """The answer slice is a strided view; fed as is to a frozen lm_head, F.linear expanded the

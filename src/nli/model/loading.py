@@ -116,6 +116,15 @@ def _from_pretrained(source: str | Path, dtype: torch.dtype, quantization, devic
     )
 
 
+def prefer_flash_attention(device: str) -> None:
+    """On a GPU, keep SDPA off its cuDNN backend (flash or memory-efficient attention instead). At SNLI's lengths
+    attention is a sliver of a step's kernel time, but a cuDNN attention call costs over a millisecond of host time
+    (plan lookup), and the embedded model's steps are host-bound: bench/train_step_profile.py's ``right-nocudnn``
+    variant and docs/gpu.md have the measurement. No effect on CPU, where the stages' outputs are unchanged."""
+    if device == "cuda":
+        torch.backends.cuda.enable_cudnn_sdp(False)
+
+
 def nf4_rounded(source: str, quant: config.Quantization, dtype: torch.dtype, build: bool = True) -> Path:
     """A cached checkpoint of ``source``'s NF4-rounded weights in ``dtype``: quantized by bitsandbytes, then
     dequantized, once per base, quantization and bitsandbytes version. Loading it gives the bit-identical model
@@ -187,6 +196,7 @@ def load(model: config.Model | Mapping) -> Loaded:
     source = sources.resolve(name)
     dequantize = run.dequantize_once
     check_local_model(source, name)
+    prefer_flash_attention(device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         if dequantize and Path(source).is_dir():
