@@ -81,10 +81,9 @@ def results_table() -> str:
             "training time",
             report.get("training_time", MISSING),
             f"{number(minutes / 60, '.1f')} min on 2 CPU cores" if minutes else MISSING,
-            # the loop of a run alone on the GPU where one was (the seeds' runs may have shared it)
-            f"{number(full.get('train_loop_seconds_alone', seeds[0].get('train_loop_seconds')), '.0f')} s on one "
-            f"{gpu.get('card', 'GPU')}"
-            if seeds
+            # the train stage of runs alone on the GPU (the seeds' runs shared it)
+            f"{number(full['train_stage_seconds_alone'], '.0f')} s (train stage, alone) on one {gpu.get('card', 'GPU')}"
+            if full.get("train_stage_seconds_alone")
             else MISSING,
         ],
         [
@@ -154,8 +153,8 @@ def gpu_table() -> str:
     if full.get("pipeline_seconds_alone"):
         lines.append(
             f"\nEmbedded full (`profile=embedded-full`), every stage alone on one {gpu.get('card', 'GPU')}: "
-            f"{number(full['pipeline_seconds_alone'], '.0f')} s, of which the training loop "
-            f"{number(full.get('train_loop_seconds_alone'), '.0f')} s; test accuracy "
+            f"{number(full['pipeline_seconds_alone'], '.0f')} s, of which the train stage "
+            f"{number(full.get('train_stage_seconds_alone'), '.0f')} s; test accuracy "
             f"{pct(full.get('test_accuracy_mean'))} (mean of {len(full.get('seeds', []))} training seeds)."
         )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
-# Session 5, call 7 (after call1_s4.sh with b1 + data + .device/gpu and call2_s4.sh with b2 on a fresh machine):
-# bundle b3, then bg_ab_s5.sh in a session of its own; wait up to ~550 s and bring back what has finished. Call 8:
-# wait for /tmp/seeds5.done, then collect_ab_s5.sh.
+# Session 5, call 7 (on a fresh machine, after call1_s4.sh with b1 + data + .device/gpu and call2_s4.sh with b2):
+# bundle b3, then bg_ab_s5.sh in a session of its own; wait up to ~550 s and bring back what has finished. Call 9
+# waits for /tmp/seeds5.done, then collect_ab_s5.sh.
 set -u
 bash .gpu/b3/install.sh > /dev/null || exit 1
 source .device/gpu/bench/gpu_session/env.sh
