@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
-from nli.model import loading, scoring
+from nli.core import config
+from nli.model import loading, scoring, sources
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 NF4 = {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True}
@@ -55,6 +58,27 @@ def test_materialized_nf4_weights_compute_what_the_4bit_layers_compute(monkeypat
     for n in g4:
         assert ((g4[n] - gm[n]).norm() / g4[n].norm().clamp_min(1e-12)).item() < 5e-2, n
     print(f"relative logit difference, 4-bit vs materialised: {rel:.2e}; exactly equal: {torch.equal(l4, lm)}")
+
+
+def test_cpu_nf4_rounded_cache_holds_the_gpu_materialised_weights(monkeypatch, tmp_path):
+    """Before the GPU path loads the CPU path's NF4-rounded cache (loading.nf4_rounded) instead of quantizing with
+    bitsandbytes at every load (docs/gpu.md, what the next session should run): bitsandbytes' CPU quantization
+    must give the GPU's NF4-rounded weights exactly, layer by layer, or every GPU figure would move."""
+    from safetensors.torch import load_file
+
+    monkeypatch.setenv("SNLI_QLORA_CACHE", str(tmp_path))
+    model = config.model_section(
+        name="tiny-llama", device="cuda", compute_dtype="bf16", quantization={**NF4, "materialize": True}
+    )
+    gpu = loading.load(model).model
+    folder = loading.nf4_rounded(sources.resolve("tiny-llama"), model.quantization, torch.bfloat16)
+    cached = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        cached |= load_file(str(f))
+    layers = json.loads((folder / loading.NF4_LAYERS).read_text())
+    assert layers
+    for name in layers:
+        assert torch.equal(cached[f"{name}.weight"], gpu.get_submodule(name).weight.detach().cpu()), name
 
 
 def test_gpu_batches_are_right_padded_with_no_mask_and_score_as_left_padded_ones(monkeypatch, tmp_path):
