@@ -109,8 +109,9 @@ CONFIGS = {
 # The same row with the left-padded batches and SDPA mask of before (scoring.RIGHT_PAD_ON_GPU off while it runs)
 CONFIGS["fast-left"] = (CONFIGS["fast"][0] + ", left padding + mask", *CONFIGS["fast"][1:])
 LEFT_PADDED = {"fast-left"}
-# The same row with SDPA's cuDNN backend off (flash attention instead): cuDNN attention cost 1.3 ms of host time a
-# call in the embedded model's step profile (session 2)
+# The same row with SDPA's cuDNN backend off (flash attention instead), as every GPU load does since session 5
+# (loading.prefer_flash_attention). Every other row switches it back on while it runs, as sessions 1-5 ran them, so
+# their figures stay comparable across sessions
 CONFIGS["fast-nocudnn"] = (CONFIGS["fast"][0] + ", cuDNN attention off", *CONFIGS["fast"][1:])
 NO_CUDNN = {"fast-nocudnn"}
 REPORT = {

@@ -11,13 +11,13 @@ batch 128, lr 1.6e-3, the project's Trainer subclass and collator; prompts of SN
 Variants (same model, one process, rows interleaved over rounds, medians):
   old          left padding + SDPA mask, the finite check read every step, Trainer's NaN filter on (before)
   nosync       left padding + mask, the finite flags read every 10 steps, NaN filter off
-  right        right padding, no mask (flash SDPA), flags every 10 steps, NaN filter off (now, on a GPU)
+  right        right padding, no mask, flags every 10 steps, NaN filter off (on a GPU until session 5)
   right-nodrop the same with LoRA dropout 0
   right-b256   the same at batch 256
   right-val    `right` with a validation (500 pairs) and a checkpoint every 10 steps: their cost by difference
   right-nocudnn, right-nodrop-nocudnn
-               `right`, `right-nodrop` with SDPA's cuDNN backend off (flash attention instead): session 2's profile
-               put about a fifth of a step's host time in cuDNN attention (1.3 ms a call)
+               `right`, `right-nodrop` with SDPA's cuDNN backend off (flash attention instead), as every GPU
+               load does since session 5; the other variants switch it on
 Then torch.profiler over a few steps of `old` and `right` (CPU vs GPU time, top operators) and cProfile over
 `right` (top Python functions), written under OUT_DIR (skipped with --no-profile).
 """

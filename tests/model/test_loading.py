@@ -126,8 +126,9 @@ def test_auto_compute_dtype_uses_cpu_bf16_units_when_present(monkeypatch):
 
 
 def test_loads_on_a_gpu_keep_sdpa_off_its_cudnn_backend(monkeypatch):
-    """cuDNN attention's host cost per call made the embedded model's training step 1.3x slower on an H200
-    (bench/train_step_profile.py): every load on a GPU switches that backend off; a CPU load leaves torch as is."""
+    """cuDNN attention's host cost per call slows the embedded model's host-bound training step on a GPU
+    (bench/train_step_profile.py, docs/gpu.md): every load on a GPU switches that backend off; a CPU load leaves
+    torch as is."""
     import torch
 
     switched = []

@@ -20,7 +20,13 @@ spec = importlib.util.spec_from_file_location("pipeline_runs", ROOT / "bench" / 
 pipeline_runs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(pipeline_runs)
 
-PLANS = ["plan_a_s4.json", "plan_alone_s4.json", "plan_blocks_s5.json", "plan_alone_s5.json", "plan_seeds_s5.json"]  # the newest sessions' plans
+PLANS = [  # the newest sessions' plans
+    "plan_a_s4.json",
+    "plan_alone_s4.json",
+    "plan_blocks_s5.json",
+    "plan_alone_s5.json",
+    "plan_seeds_s5.json",
+]
 
 
 def composed_runs(plan_name: str):

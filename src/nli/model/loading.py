@@ -118,9 +118,10 @@ def _from_pretrained(source: str | Path, dtype: torch.dtype, quantization, devic
 
 def prefer_flash_attention(device: str) -> None:
     """On a GPU, keep SDPA off its cuDNN backend (flash or memory-efficient attention instead). At SNLI's lengths
-    attention is a sliver of a step's kernel time, but a cuDNN attention call costs over a millisecond of host time
-    (plan lookup), and the embedded model's steps are host-bound: bench/train_step_profile.py's ``right-nocudnn``
-    variant and docs/gpu.md have the measurement. No effect on CPU, where the stages' outputs are unchanged."""
+    attention is a sliver of a step's kernel time, but each cuDNN attention call spends far more host time than the
+    flash kernel's (plan lookup), and the embedded model's steps are host-bound: bench/train_step_profile.py's
+    ``right-nocudnn`` variant and docs/gpu.md have the measurement. No effect on CPU, where the stages' outputs are
+    unchanged."""
     if device == "cuda":
         torch.backends.cuda.enable_cudnn_sdp(False)
 
