@@ -34,8 +34,9 @@ def paired(differences: list[float]) -> dict:
     mean = statistics.mean(differences)
     if len(differences) < 2:
         return {"mean": round(mean, 4), "ci95": None, "blocks": len(differences)}
-    half = float(stats.t.ppf(0.975, len(differences) - 1)) * statistics.stdev(differences) / len(differences) ** 0.5
-    return {"mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)], "blocks": len(differences)}
+    ci = stats.ttest_1samp(differences, 0.0).confidence_interval(0.95)
+    bounds = [round(float(ci.low), 4), round(float(ci.high), 4)]
+    return {"mean": round(mean, 4), "ci95": bounds, "blocks": len(differences)}
 
 
 def soup(folders: list[Path], out: Path, entry: dict) -> bool:
@@ -81,7 +82,7 @@ def main() -> None:
     groups[f"all{len(runs)}"] = list(runs.values())
     for i, (name, folders) in enumerate(groups.items()):
         entry = cross[name] = {"members": [f.name for f in folders]}
-        if not all(k in done for k in runs if runs[k] in folders):
+        if not all(f in done.values() for f in folders):
             entry["error"] = "a member did not finish"
             continue
         out = args.out / name
