@@ -147,7 +147,7 @@ def gpu_table() -> str:
             f"\nTwo GPUs (`train.gpus: 2`): Phi-2 shapes {number(speedup, '.2f')}× one GPU's training throughput "
             f"(median of interleaved rounds); embedded-full validation accuracy "
             f"{number(two.get('two_gpus_val_mean'), '.3f')} against {number(two.get('one_gpu_val_mean'), '.3f')} on "
-            f"one GPU (mean of {len(two.get('seeds', []))} seeds)."
+            f"one GPU (batch {number(two.get('global_batch'), 'd')}, mean of {len(two.get('seeds', []))} seeds)."
         )
     full = gpu.get("embedded_full", {})
     if full.get("pipeline_seconds_alone"):
