@@ -34,3 +34,23 @@ def test_check_fails_on_an_edited_summary(tmp_path, monkeypatch):
         module.main(check=True)
     module.main()  # rewriting restores the computed figure
     assert json.loads((results / "summary.json").read_text())["embedded_full"]["test_accuracy_mean"] < 0.85
+
+
+def test_the_embedded_full_profile_is_the_recipe_the_gpu_figures_were_measured_with(tmp_path):
+    """conf/profile/embedded-full composes to exactly the params of the runs behind the README's GPU figures (less
+    the seeds those runs set), so a recipe edited without new measurements fails here."""
+    import yaml
+
+    out = tmp_path / "params.yaml"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "compose_params.py"), "profile=embedded-full", "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    composed = yaml.safe_load(out.read_text())
+    measured = json.loads((ROOT / "bench" / "results" / "gpu" / "summary.json").read_text())["embedded_full"]
+    measured = measured["recipe_params"]
+    for params in (composed, measured):
+        params.pop("seed", None)
+        params["train"].pop("seed")
+    assert composed == measured
