@@ -56,6 +56,18 @@ def plan_batch() -> None:
                                   "runs": runs}])  # fmt: skip
 
 
+def plan_gpus2() -> None:
+    """Written after the choice, for the session's last device seconds: the adopted recipe (conf/profile/
+    embedded-full) on two GPUs (train.gpus 2), seeds 1-3, split + train, one run at a time; its validation against
+    the same seeds on one GPU (issue 25: within 0.5 points)."""
+    runs = {f"gpus2-s{s}": {"train.seed": s, "train.gpus": 2} for s in (1, 2, 3)}
+    (HERE / "plan_gpus2_s6.json").write_text(
+        json.dumps({"base": "bench/gpu_session/base_full_s6b.yaml", "phases": [
+            {"name": "gpus2", "slots": ["0,1"], "stages": ["split", "train"], "runs": runs}]}, indent=1) + "\n"
+    )  # fmt: skip
+    write_base("base_full_s6b.yaml")
+
+
 def choose(results: Path) -> None:
     sys.path.insert(0, str(HERE))
     from soups_s5 import paired
@@ -90,8 +102,9 @@ def choose(results: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--choose", type=Path, help="results.json of plan_batch_s6.json")
+    ap.add_argument("--gpus2", action="store_true", help="plan_gpus2_s6.json: the adopted recipe on two GPUs")
     args = ap.parse_args()
-    choose(args.choose) if args.choose else plan_batch()
+    plan_gpus2() if args.gpus2 else choose(args.choose) if args.choose else plan_batch()
 
 
 if __name__ == "__main__":
