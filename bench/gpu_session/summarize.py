@@ -356,6 +356,32 @@ def batch_session6() -> dict:
     }
 
 
+def two_gpus_session6(one_gpu: list[dict]) -> dict:
+    """Session 6: the adopted recipe with train.gpus 2 (split + train, seeds 1-3, one run at a time on both GPUs of
+    the machine) against the same seeds on one GPU (embedded_full's runs: the same split and recipe)."""
+    two = {r["train_seed"]: r for r in map(run_row, load("embedded_gpus2_h200x2_s6.json")) if r["exit_code"] == 0}
+    one = {r["train_seed"]: r for r in one_gpu if r["exit_code"] == 0 and r["train_seed"] in two}
+    seeds = sorted(one)
+    one_val = statistics.mean(one[k]["best_val_accuracy"] for k in seeds)
+    two_val = statistics.mean(two[k]["best_val_accuracy"] for k in seeds)
+    return {
+        "recipe": "the committed recipe, train.gpus 2 (global batch 256 = 128 per GPU) against train.gpus 1, the "
+        "same training seeds; two GPUs: plan_gpus2_s6.json, one run at a time (split + train); one GPU: embedded_full",
+        "seeds": seeds,
+        "global_batch": load("embedded_gpus2_h200x2_s6.json")[0]["params"]["train"]["batch_size"],
+        "one_gpu_val_by_seed": {k: one[k]["best_val_accuracy"] for k in seeds},
+        "two_gpus_val_by_seed": {k: two[k]["best_val_accuracy"] for k in seeds},
+        "one_gpu_val_mean": round(one_val, 4),
+        "two_gpus_val_mean": round(two_val, 4),
+        "val_accuracy_gap": round(two_val - one_val, 4),
+        "train_examples_per_second": {
+            "one_gpu": [one[k]["train_examples_per_second"] for k in seeds],
+            "two_gpus": [two[k]["train_examples_per_second"] for k in seeds],
+        },
+        "train_stage_seconds_two_gpus": [two[k]["stage_seconds"]["train"] for k in seeds],
+    }
+
+
 def phi2_session6() -> dict:
     """Session 6's Phi-2-shapes benches on GPU 0, alone on the machine: three processes, each with its report row."""
     out = {}
@@ -514,8 +540,9 @@ def main(check: bool = False) -> None:
         "rounding; a measurement of what 4-bit costs, not a candidate)",
         "embedded_soups": soups_summary(load("embedded_soups_h200x2_s4.json"), levers4),
         "compare_threads_session4": compare_threads(),
-        "embedded_two_gpus": {
-            "recipe": "the committed recipe, train.gpus 2 (global batch 128 = 64 per GPU) against train.gpus 1, "
+        "embedded_two_gpus": two_gpus_session6(seeds6),
+        "embedded_two_gpus_session3": {
+            "recipe": "the recipe committed then, train.gpus 2 (global batch 128 = 64 per GPU) against train.gpus 1, "
             "split + train, the same training seeds; runs shared the GPUs with the levers",
             "seeds": sorted(two3),
             "global_batch": next(
