@@ -539,3 +539,23 @@ def test_train_swap_contradictions_reaches_the_stage(tmp_path, split_dir, params
     assert record(swapped)["train_pairs"] == len(rows) + contradictions
     a, b = (load_file(o / "adapter" / "adapter_model.safetensors") for o in (plain, swapped))
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_lora_use_dora_trains_a_dora_adapter_that_loads_for_scoring(tmp_path, split_dir, params_file):
+    """lora.use_dora: true reaches PEFT: the saved adapter is a DoRA one (its config says so, and it holds a learnt
+    magnitude per adapted weight), it differs from the plain LoRA run, and the evaluate stages' loader takes it."""
+    from nli.model import adapters, loading
+
+    plain = run(tmp_path, split_dir, params_file, "plain")
+    dora = run(tmp_path, split_dir, params_file, "dora", lora__use_dora=True)
+    assert json.loads((dora / "adapter" / "adapter_config.json").read_text())["use_dora"] is True
+    assert json.loads((plain / "adapter" / "adapter_config.json").read_text())["use_dora"] is False
+    a, b = (load_file(o / "adapter" / "adapter_model.safetensors") for o in (plain, dora))
+    magnitudes = [k for k in b if "lora_magnitude_vector" in k]
+    assert magnitudes and not [k for k in a if "lora_magnitude_vector" in k]
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    assert record(dora)["trainable_params"] > record(plain)["trainable_params"]
+    model = adapters.load_adapter(loading.load(tiny_params()["model"]).model, dora / "adapter")
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([[5, 6, 7, 8]])).logits
+    assert torch.isfinite(logits).all()

@@ -182,6 +182,9 @@ class Lora:
     dropout: float = spec(ge=0, lt=1)
     target_modules: str | list[str] = spec(nonempty=True, hint="all-linear or a list such as [q_proj, v_proj]")
     top_layers: int = spec(ge=0, hint="0 for every layer, N for the last N")
+    # DoRA (peft's use_dora): each adapted weight learns its magnitude apart from its direction; a lever to weigh on
+    # validation, off by default (every forward also recomputes the weights' norms)
+    use_dora: bool = spec(default=False)
 
 
 @dataclass

@@ -265,6 +265,7 @@ def lora_config(p: config.Lora | Mapping, model=None):
         bias="none",
         target_modules=targets,
         layers_to_transform=layers,
+        use_dora=p.use_dora,
         task_type="CAUSAL_LM",
     )
 
