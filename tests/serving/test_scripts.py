@@ -119,8 +119,10 @@ def test_merged_model_scores_like_base_plus_adapter(trained):
     assert np.allclose(p, q, atol=1e-3)
 
 
-def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
-    """The adapter is evaluated on the NF4 base, so the merged model must use the NF4-rounded weights.
+@pytest.mark.parametrize("use_dora", [False, True], ids=["lora", "dora"])
+def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path, use_dora):
+    """The adapter is evaluated on the NF4 base, so the merged model must use the NF4-rounded weights (a DoRA adapter,
+    lora.use_dora, too: its magnitudes merge into the same weights).
 
     Merged into the original float weights (as before) the probabilities moved by ~1e-2 and labels flipped.
     """
@@ -133,6 +135,7 @@ def test_merge_into_the_nf4_base_predicts_like_the_evaluated_model(tmp_path):
 
     params = tiny_params()  # NF4, as the pipeline evaluates
     params["model"]["compute_dtype"] = "fp32"  # exact arithmetic: bf16 rounds merged and unmerged sums apart
+    params["lora"]["use_dora"] = use_dora
     assert params["model"]["quantization"]["load_in_4bit"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     torch.manual_seed(0)
