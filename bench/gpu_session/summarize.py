@@ -313,6 +313,19 @@ def blocks_session5() -> dict:
     }
 
 
+def seed_figures(runs: list[dict]) -> dict:
+    """The finished runs' training seeds and their test accuracy: mean, sd, min, max."""
+    done = [r for r in runs if r["exit_code"] == 0]
+    accs = [r["test_accuracy"] for r in done]
+    return {
+        "seeds": [r["train_seed"] for r in done],
+        "test_accuracy_mean": round(statistics.mean(accs), 4),
+        "test_accuracy_sd": round(statistics.stdev(accs), 4) if len(accs) > 1 else None,
+        "test_accuracy_min": min(accs),
+        "test_accuracy_max": max(accs),
+    }
+
+
 def batch_session6() -> dict:
     """Session 6 (make_plans_s6.py, bg_s6.sh): batch-256 recipes against the committed batch 128 on validation blocks
     0-4 (training seed 1, split + train), the choice by the rule written before the runs, the pipeline alone (A: batch
@@ -441,7 +454,6 @@ def main(check: bool = False) -> None:
     # session 5 (nvidia-h200-x2)
     seeds5_raw = load("embedded_seeds_nocudnn_h200x2_s5.json")
     seeds5 = [run_row(r) for r in seeds5_raw]
-    accs5 = [r["test_accuracy"] for r in seeds5 if r["exit_code"] == 0]
     recipe5 = seeds5_raw[0]["params"]
     ab = attention_ab()
     bench5 = load("gpu_bench_h200x2_s5.json")
@@ -472,11 +484,7 @@ def main(check: bool = False) -> None:
             "seed_note": "split seed 42 for every run (the same 500 validation pairs and all 9,824 test pairs); "
             "train.seed 1 from the alone legs (B1; B2 and B3 gave the same figures), 2 and 3 one per GPU at once",
             "runs": seeds6,
-            "seeds": [r["train_seed"] for r in seeds6 if r["exit_code"] == 0],
-            "test_accuracy_mean": round(statistics.mean(accs6), 4),
-            "test_accuracy_sd": round(statistics.stdev(accs6), 4) if len(accs6) > 1 else None,
-            "test_accuracy_min": min(accs6),
-            "test_accuracy_max": max(accs6),
+            **seed_figures(seeds6),
             "pipeline_seconds_alone": batch6["pipeline_seconds_median"]["batch_256"],
             "train_stage_seconds_alone": batch6["train_stage_seconds_median"]["batch_256"],
             "alone_note": "session 6: median of three runs of seed 1 alone on the machine (batch_session6: the B "
@@ -492,11 +500,7 @@ def main(check: bool = False) -> None:
             "seed_note": "split seed 42 for every run (the same 500 validation pairs and all 9,824 test pairs); "
             "train.seed 1-3; every stage; two runs on GPU 0 and one on GPU 1 at once (timings shared)",
             "runs": seeds5,
-            "seeds": [r["train_seed"] for r in seeds5 if r["exit_code"] == 0],
-            "test_accuracy_mean": round(statistics.mean(accs5), 4),
-            "test_accuracy_sd": round(statistics.stdev(accs5), 4) if len(accs5) > 1 else None,
-            "test_accuracy_min": min(accs5),
-            "test_accuracy_max": max(accs5),
+            **seed_figures(seeds5),
             "pipeline_seconds_alone": ab["pipeline_seconds_median"]["cudnn_off"],
             "train_stage_seconds_alone": statistics.median(
                 leg["stage_seconds"]["train"] for leg in ab["legs"] if not leg["cudnn_attention"]
