@@ -313,6 +313,17 @@ def blocks_session5() -> dict:
     }
 
 
+def shared_run(r: dict) -> dict:
+    """A split + train run that shared its GPU: what it was, and its validation (its timing is not quotable)."""
+    return {
+        "name": r["name"],
+        "overrides": r["overrides"],
+        "exit_code": r["exit_code"],
+        "best_val_accuracy": val_acc(r["metrics"]),
+        "train_stage_seconds_shared": r["stage_seconds"].get("train"),
+    }
+
+
 def seed_figures(runs: list[dict]) -> dict:
     """The finished runs' training seeds and their test accuracy: mean, sd, min, max."""
     done = [r for r in runs if r["exit_code"] == 0]
@@ -341,16 +352,7 @@ def batch_session6() -> dict:
         "and 3, every stage, one per GPU) and plan_alone_s6.json (seed 1, every stage, alone on GPU 0, A B A B A B; "
         "every package's bytecode compiled first)",
         "recipes": choice["validation"],
-        "runs": [
-            {
-                "name": r["name"],
-                "overrides": r["overrides"],
-                "exit_code": r["exit_code"],
-                "best_val_accuracy": val_acc(r["metrics"]),
-                "train_stage_seconds_shared": r["stage_seconds"].get("train"),
-            }
-            for r in runs
-        ],
+        "runs": [shared_run(r) for r in runs],
         "chosen": choice["chosen"],
         "chosen_minus_committed_val_paired": choice["minus_ctl"],
         "within_margin": choice["within_margin"],
@@ -588,12 +590,8 @@ def main(check: bool = False) -> None:
             "pipeline_seconds_alone": one1["pipeline_seconds"],
         },
         "embedded_sweep": [
-            {
-                "name": r["name"],
-                "overrides": r["overrides"],
-                "exit_code": r["exit_code"],
-                "best_val_accuracy": val_acc(r["metrics"]),
-                "train_stage_seconds_shared": r["stage_seconds"].get("train"),
+            shared_run(r)
+            | {
                 "train_examples_per_second_shared": r["runs"]
                 .get("train", {})
                 .get("cost", {})
