@@ -126,6 +126,17 @@ CONFIGS = {
         "adamw_bnb_8bit",
         False,
     ),
+    "low-mem-11-fast": (
+        "ours low-mem: bf16, 11, ckpt, r16 all-linear, LoRA dropout 0, 8-bit AdamW",
+        "bf16",
+        11,
+        1,
+        True,
+        dict(ALL16, dropout=0.0),
+        64,
+        "adamw_bnb_8bit",
+        False,
+    ),
     "fast": (
         "ours: bf16, 256, ckpt, r16 all-linear, LoRA dropout 0, NF4 weights materialised",
         "bf16",
@@ -159,6 +170,12 @@ LEFT_PADDED = {"fast-left"}
 # their figures stay comparable across sessions
 CONFIGS["fast-nocudnn"] = (CONFIGS["fast"][0] + ", cuDNN attention off", *CONFIGS["fast"][1:])
 NO_CUDNN = {"fast-nocudnn"}
+# Session 7: every load runs Phi-2's tanh GELU as PyTorch's fused kernel (loading.FUSED_GELU). The report ran Phi-2's
+# stock activation, so its row keeps it; "report-fused" is the same row with the fused kernel, and "fast-stock" the
+# fast row with the stock one, both to measure the switch in the same process
+STOCK_GELU = {"report", "fast-stock"}
+CONFIGS["report-fused"] = (CONFIGS["report"][0] + ", fused GELU", *CONFIGS["report"][1:])
+CONFIGS["fast-stock"] = (CONFIGS["fast"][0] + ", stock GELU", *CONFIGS["fast"][1:])
 REPORT = {
     "train_minutes": 23.92,
     "peak_allocated_gb": 2.47,
@@ -216,13 +233,19 @@ class Row:
         quant = {**NF4, "materialize": materialize}
         if MODEL["device"] == "cpu":  # dry run: no fp16 on CPU
             self.dtype = dtype = "bf16"
-        self.loaded = loading.load(
-            {"name": MODEL["name"], "device": MODEL["device"], "compute_dtype": dtype, "quantization": quant}
-        )
+        loading.FUSED_GELU = key not in STOCK_GELU
+        try:
+            self.loaded = loading.load(
+                {"name": MODEL["name"], "device": MODEL["device"], "compute_dtype": dtype, "quantization": quant}
+            )
+        finally:
+            loading.FUSED_GELU = True
+        self.activation = type(self.loaded.model.get_submodule("model.layers.0.mlp.activation_fn")).__name__
         self.model = get_peft_model(self.loaded.model, training.lora_config(lora, self.loaded.model))
         self.own_bytes = torch.cuda.memory_allocated() - before  # weights + adapter, resident between rounds
         self.counts = loading.parameter_counts(self.model)
         self.train_runs, self.eval_runs, self.peaks, self.losses, self.grad_norms = [], [], [], [], []
+        self.eval_variants: dict[str, list[float]] = {}
 
     def train(self, steps: int, warmup: int) -> float:
         scoring.RIGHT_PAD_ON_GPU = self.key not in LEFT_PADDED
@@ -280,19 +303,50 @@ class Row:
         gc.collect()
         return rate
 
-    def score(self, n_eval: int) -> float:
+    def score(self, n_eval: int, batch: int | None = None, variant: str | None = None) -> float:
+        """Examples a second scoring ``n_eval`` SNLI-length prompts; ``variant`` records the run apart from the row's
+        own scoring (``--eval-variants``)."""
         eval_seqs = snli_like(n_eval, seed=1)
         scoring.RIGHT_PAD_ON_GPU = self.key not in LEFT_PADDED
         torch.backends.cuda.enable_cudnn_sdp(self.key not in NO_CUDNN)
         try:
             _, speed = scoring.score(
-                self.model, self.loaded.tokenizer, eval_seqs, LABEL_IDS, self.eval_batch, progress=False
+                self.model, self.loaded.tokenizer, eval_seqs, LABEL_IDS, batch or self.eval_batch, progress=False
             )
         finally:
             scoring.RIGHT_PAD_ON_GPU = True
             torch.backends.cuda.enable_cudnn_sdp(True)
-        self.eval_runs.append(speed["examples_per_second"])
+        runs = self.eval_runs if variant is None else self.eval_variants.setdefault(variant, [])
+        runs.append(speed["examples_per_second"])
         return speed["examples_per_second"]
+
+    def score_merged(self, n_eval: int) -> float:
+        """Scoring with the adapter merged into the materialised base weights (PEFT's ``merge_adapter``), as an
+        evaluate stage could do for a model it no longer trains; the base weights are restored bit for bit after."""
+        layers = [m for m in self.model.modules() if hasattr(m, "base_layer") and hasattr(m, "merge")]
+        saved = [m.base_layer.weight.detach().clone() for m in layers]
+        self.model.merge_adapter()
+        try:
+            return self.score(n_eval, variant="merged")
+        finally:
+            self.model.unmerge_adapter()
+            with torch.no_grad():
+                for m, w in zip(layers, saved, strict=True):
+                    m.base_layer.weight.copy_(w)
+
+    def profile(self, n_eval: int) -> str:
+        """torch.profiler's operators by GPU time: one training call (a warm-up step and one more), then scoring."""
+        from torch.profiler import ProfilerActivity, profile
+
+        out = []
+        for what, fn in (("train: 2 optimizer steps", lambda: self.train(1, 1)), ("score", lambda: self.score(n_eval))):
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                fn()
+                torch.cuda.synchronize()
+            table = prof.key_averages().table(sort_by="self_device_time_total", row_limit=30)
+            out.append(f"## {self.key}: {what}\n{table}")
+        self.train_runs.pop(), self.eval_runs.pop(), self.peaks.pop(), self.losses.pop()  # not timed rounds
+        return "\n\n".join(out)
 
     def summary(self, report_runs: list[float]) -> dict:
         ratios = [a / b for a, b in zip(self.train_runs, report_runs)]  # each round against that round's report row
@@ -314,6 +368,11 @@ class Row:
             "eval_examples_per_second_runs": self.eval_runs,
             "eval_examples_per_second": round(statistics.median(self.eval_runs), 1),
             "eval_batch": self.eval_batch,
+            "eval_variants_examples_per_second_runs": self.eval_variants,
+            "eval_variants_examples_per_second": {
+                k: round(statistics.median(v), 1) for k, v in self.eval_variants.items()
+            },
+            "activation": self.activation,
             "peak_allocated_gb_runs": [round(x, 2) for x in self.peaks],
             "peak_allocated_gb": round(max(self.peaks), 2),
             "final_train_loss_runs": [round(x, 4) for x in self.losses],
@@ -357,6 +416,14 @@ def main() -> None:
     ap.add_argument("--eval-examples", type=int, default=1024)
     ap.add_argument("--configs", default="report,fast,fast-left,low-mem-8bit,low-mem-fast")
     ap.add_argument("--dry-run-cpu", action="store_true", help="tiny-phi on CPU: checks the script, times nothing")
+    ap.add_argument(
+        "--eval-variants",
+        default="",
+        help="rows whose scoring is also timed, in every round beside their own, at half their eval batch "
+        "(batch-N) and with the adapter merged into materialised weights (merged); comma-separated keys",
+    )
+    ap.add_argument("--profile", default="", help="rows to profile after the rounds (torch.profiler, by GPU time)")
+    ap.add_argument("--profile-out", default=None, help="where the profile tables go (default: beside --out)")
     args = ap.parse_args()
     if args.dry_run_cpu:
         MODEL.update(name="tiny-phi", device="cpu", vocab=40)
@@ -368,6 +435,10 @@ def main() -> None:
     elif not torch.cuda.is_available():
         sys.exit("error: this benchmark needs a CUDA GPU")
     keys = args.configs.split(",")
+    variant_keys = set(filter(None, args.eval_variants.split(",")))
+    profile_keys = [k for k in args.profile.split(",") if k]
+    if not (variant_keys | set(profile_keys)) <= set(keys):
+        sys.exit("error: --eval-variants and --profile take keys from --configs")
     if keys[0] != "report":
         sys.exit("error: --configs must start with report (every ratio is against it)")
     sources.build_tiny(MODEL["name"])  # build the random checkpoint once, outside the timings
@@ -398,6 +469,15 @@ def main() -> None:
                 f"round {r}: {row.key}: train {rate:.2f} ex/s, eval {ev:.1f} ex/s, peak {row.peaks[-1]:.2f} GB",
                 flush=True,
             )
+            if row.key in variant_keys:
+                half = row.eval_batch // 2
+                extra = {
+                    f"batch-{half}": row.score(args.eval_examples, batch=half, variant=f"batch-{half}"),
+                    "merged": row.score_merged(args.eval_examples) if row.materialize else None,
+                    "again": row.score(args.eval_examples, variant="again"),  # the row's own, after the others
+                }
+                print(f"round {r}: {row.key}: eval variants {extra}", flush=True)
+    profiles = [row.profile(args.eval_examples) for row in rows if row.key in profile_keys]
     report_runs = rows[0].train_runs
     out_rows = [row.summary(report_runs) for row in rows]
     for r in out_rows:
@@ -418,22 +498,31 @@ def main() -> None:
             f"one process; a memory pass (each row alone: load, {args.warmup_steps + 1} steps, peak allocated, freed), "
             f"then every row loaded once, a warm-up round and {args.rounds} timed rounds, rows "
             f"interleaved; each round: {args.warmup_steps} untimed + {args.steps} timed optimizer steps, then "
-            f"{args.eval_examples} scored examples; ratios per round against that round's report row, median shown"
+            f"{args.eval_examples} scored examples (rows in --eval-variants: then at half their eval batch, merged, "
+            f"and their own again); ratios per round against that round's report row, median shown"
         ),
         "report": REPORT,
         "rows": out_rows,
     }
     card = result["gpu"].replace("NVIDIA ", "").split()[0].lower()
-    files.write_json(args.out or f"bench/results/gpu_bench_{card}.json", result)
+    out = args.out or f"bench/results/gpu_bench_{card}.json"
+    files.write_json(out, result)
+    if profiles:
+        files.write_text(args.profile_out or out.removesuffix(".json") + "_profile.txt", "\n\n".join(profiles) + "\n")
     print(f"GPU: {result['gpu']}")
-    print("| config | train ex/s (runs) | x report (runs) | eval ex/s (runs) | peak alloc GB | finite | checks |")
+    print(
+        "| config | GELU | train ex/s (runs) | x report (runs) | eval ex/s (runs) | peak alloc GB | finite | checks |"
+    )
     for r in out_rows:
         print(
-            f"| {r['key']} | {r['train_examples_per_second']} {r['train_examples_per_second_runs']} | "
+            f"| {r['key']} | {r['activation']} | "
+            f"{r['train_examples_per_second']} {r['train_examples_per_second_runs']} | "
             f"{r['train_speedup_vs_report_config']} {r['train_speedup_vs_report_config_runs']} | "
             f"{r['eval_examples_per_second']} {r['eval_examples_per_second_runs']} | {r['peak_allocated_gb']} | "
             f"{r['all_finite']} | {r['correctness']} |"
         )
+        for name, runs in r["eval_variants_examples_per_second_runs"].items():
+            print(f"|   {r['key']} scoring, {name} | | | | {statistics.median(runs):.1f} {runs} | | | |")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,28 @@ def test_local_checkpoint_folder_uses_the_hub_code_path(tmp_path):
     assert loaded.tokenizer.pad_token is not None
 
 
+def test_phi_runs_its_tanh_gelu_as_one_fused_kernel_with_the_same_logits(monkeypatch):
+    """Phi-2's ``gelu_new`` loads as PyTorch's fused tanh GELU: every MLP takes it, and the logits match the stock
+    activation's (fp32, where the two differ by rounding only). Fails if the loader keeps the stock activation."""
+    import torch
+    from transformers import AutoConfig
+    from transformers.activations import GELUTanh, NewGELUActivation
+
+    plain = {"name": "tiny-phi", "compute_dtype": "fp32", "quantization": {"load_in_4bit": False}}
+
+    def activations(model) -> set:
+        return {type(m) for m in model.modules() if isinstance(m, (GELUTanh, NewGELUActivation))}
+
+    fused = loading.load(plain).model
+    monkeypatch.setattr(loading, "FUSED_GELU", False)
+    stock = loading.load(plain).model
+    assert AutoConfig.from_pretrained(sources.resolve("tiny-phi")).hidden_act == "gelu_new"  # Phi-2's, as saved
+    assert activations(fused) == {GELUTanh} and activations(stock) == {NewGELUActivation}
+    ids = torch.randint(3, 40, (2, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(fused(ids).logits, stock(ids).logits, rtol=1e-5, atol=1e-5)
+
+
 def test_unknown_alias_is_a_clear_error():
     with pytest.raises(UserError, match="neither a known alias"):
         sources.resolve("smollm-9000")

@@ -100,11 +100,28 @@ def quantization_config(quant: config.Quantization | None, dtype: torch.dtype):
     )
 
 
+FUSED_GELU = True  # bench/gpu_bench.py turns it off to time the report's configuration with Phi-2's stock activation
+
+
+def model_config(source: str | Path):
+    """``source``'s config, with the tanh-approximated GELU (``gelu_new``: Phi-2, GPT-2) as PyTorch's one fused kernel
+    (``gelu_pytorch_tanh``): the same formula, computed in float32 inside one kernel and rounded once, where
+    ``gelu_new`` runs eight elementwise ops over the MLP's widest activation, each rounded to the compute dtype, and
+    keeps their inputs for the backward pass. transformers documents the two as equivalent."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    if FUSED_GELU and getattr(cfg, "hidden_act", None) == "gelu_new":
+        cfg.hidden_act = "gelu_pytorch_tanh"
+    return cfg
+
+
 def _from_pretrained(source: str | Path, dtype: torch.dtype, quantization, device: str) -> torch.nn.Module:
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(
         source,
+        config=model_config(source),
         dtype=dtype,
         quantization_config=quantization,
         # under torchrun each process takes its own GPU (LOCAL_RANK); "cuda" alone would mean GPU 0 for all
