@@ -51,6 +51,7 @@ def main() -> None:
         adapter=args.adapter,
         prefix=prefix,
         params_path=args.params,
+        merge=params.evaluate.merge_adapter,
     )
     classifier.warn_truncated(test, f"evaluate {args.test}")
     logprobs, speed = classifier.score(test, desc="evaluate")

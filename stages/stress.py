@@ -44,7 +44,12 @@ def main() -> None:
     metrics.reset_peak_memory()
     adapter = args.adapter or None
     classifier = scoring.load_classifier(
-        params.model, params.prompt, batch_size=params.evaluate.batch_size, adapter=adapter, params_path=args.params
+        params.model,
+        params.prompt,
+        batch_size=params.evaluate.batch_size,
+        adapter=adapter,
+        params_path=args.params,
+        merge=params.evaluate.merge_adapter,
     )
     everything = pairs + [pair for rows in variants.values() for pair in rows]  # one scoring pass, length-batched
     logprobs, speed = classifier.score(everything, desc="stress")

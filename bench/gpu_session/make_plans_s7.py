@@ -2,8 +2,13 @@
 """Session 7's plans for bench/pipeline_runs.py: DoRA against the committed recipe (issue 27's 85%).
 
     python3 bench/gpu_session/make_plans_s7.py                         # plan_dora_s7.json (before the session)
-    python3 bench/gpu_session/make_plans_s7.py --choose RESULTS.json   # after it ran: the choice, then
-                                                                       # plan_seeds_s7.json
+    python3 bench/gpu_session/make_plans_s7.py --choose RESULTS.json...  # after it ran: the choice, then
+                                                                         # plan_seeds_s7.json
+    python3 bench/gpu_session/make_plans_s7.py --again RESULTS.json     # plan_dora2_s7.json: the runs that failed,
+                                                                         # two at a time on GPU 1
+
+A DoRA run holds far more GPU memory than a LoRA one: three a GPU ran out of memory in the first try, so the runs
+that failed run again two at a time.
 
 Why: six sessions of params levers moved validation within one seed's spread. DoRA (`lora.use_dora`, PEFT's public
 switch, built in session 6) splits each adapted weight into a magnitude and a direction and trains both; on small
@@ -49,14 +54,27 @@ def plan_dora() -> None:
                                  "runs": {**runs, **CHECKS}}])  # fmt: skip
 
 
-def choose(results: Path) -> None:
+def validation(results: list[Path]) -> dict:
+    val = {}
+    for path in results:
+        for r in json.loads(path.read_text()):
+            if r["exit_code"] == 0 and "train" in r["metrics"]:
+                val[r["name"].split("/", 1)[1]] = r["metrics"]["train"]["val_acc"]
+    return val
+
+
+def again(results: Path) -> None:
+    done = validation([results])
+    runs = json.loads((HERE / "plan_dora_s7.json").read_text())["phases"][0]["runs"]
+    todo = {k: v for k, v in runs.items() if k not in done and not k.startswith("ctl")}
+    write("plan_dora2_s7.json", [{"name": "dora2", "slots": ["1", "1"], "stages": ["split", "train"], "runs": todo}])
+
+
+def choose(results: list[Path]) -> None:
     sys.path.insert(0, str(HERE))
     from soups_s5 import paired
 
-    val = {}
-    for r in json.loads(results.read_text()):
-        if r["exit_code"] == 0 and "train" in r["metrics"]:
-            val[r["name"].split("/", 1)[1]] = r["metrics"]["train"]["val_acc"]
+    val = validation(results)
     checks = {k: (val.get(k), CTL_S6[int(k[-1])]) for k in CHECKS}
     print(f"committed recipe again (now, session 6): {checks}")
     table = {"ctl (session 6)": CTL_S6}
@@ -81,9 +99,10 @@ def choose(results: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--choose", type=Path, help="results.json of plan_dora_s7.json")
+    ap.add_argument("--choose", type=Path, nargs="+", help="results.json of plan_dora_s7.json (and plan_dora2_s7.json)")
+    ap.add_argument("--again", type=Path, help="results.json of plan_dora_s7.json")
     args = ap.parse_args()
-    choose(args.choose) if args.choose else plan_dora()
+    again(args.again) if args.again else choose(args.choose) if args.choose else plan_dora()
 
 
 if __name__ == "__main__":

@@ -120,3 +120,34 @@ def test_gpu_batches_are_right_padded_with_no_mask_and_score_as_left_padded_ones
     assert ((gr - gl).norm() / gl.norm()).item() < 5e-2
     collate = training.make_collator(loaded.tokenizer.pad_token_id, scoring.padding_side(loaded.device))
     assert "keep_positions" in collate([{"input_ids": s, "labels": 5} for s in seqs[:3]])
+
+
+def test_merged_adapter_scores_like_the_unmerged_one_on_materialised_weights(monkeypatch, tmp_path):
+    """evaluate.merge_adapter on a GPU (quantization.materialize): the adapter merged into the NF4-rounded bf16
+    weights scores the same labels as base + adapter, to bf16 rounding; without materialize it is refused."""
+    from conftest import make_pairs, tiny_params
+    from peft import get_peft_model
+
+    from nli.core.errors import UserError
+    from nli.train import training
+
+    monkeypatch.setenv("SNLI_QLORA_CACHE", str(tmp_path))
+    params = tiny_params()
+    params["model"].update(device="cuda", compute_dtype="bf16")
+    params["model"]["quantization"]["materialize"] = True
+    model, prompt = config.model_section(**params["model"]), config.section("prompt", params["prompt"])
+    base = loading.load(model).model
+    lora = training.lora_config(params["lora"], base)
+    lora.init_lora_weights = False
+    get_peft_model(base, lora).save_pretrained(tmp_path / "adapter")
+    pairs = make_pairs(64, seed=5)
+    scored = []
+    for merge in (False, True):
+        clf = scoring.load_classifier(model, prompt, batch_size=16, adapter=str(tmp_path / "adapter"), merge=merge)
+        scored.append(clf.score(pairs, progress=False)[0])
+    unmerged, merged = scored
+    assert (unmerged.argmax(1) == merged.argmax(1)).mean() >= 0.95
+    assert abs(unmerged - merged).max() < 0.1, abs(unmerged - merged).max()
+    four_bit = config.model_section(**{**params["model"], "quantization": NF4})
+    with pytest.raises(UserError, match="materialize: true"):
+        scoring.load_classifier(four_bit, prompt, batch_size=16, adapter=str(tmp_path / "adapter"), merge=True)

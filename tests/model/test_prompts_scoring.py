@@ -95,3 +95,41 @@ def test_quantized_tiny_models_load_in_nf4():
         model = four_bit_model(name, {"load_in_4bit": True, "quant_type": "nf4", "double_quant": True})
         quantized = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
         assert quantized and quantized[0].weight.quant_state.quant_type == "nf4"
+
+
+def test_merge_adapter_scores_the_merged_model_like_the_unmerged_one(tmp_path):
+    """evaluate.merge_adapter: the classifier's model holds no LoRA layers any more (one matmul a layer), says so in
+    its run info, and scores like base + adapter (fp32: the two sums differ by rounding only)."""
+    from conftest import tiny_params
+    from peft import get_peft_model
+
+    from nli.train import training
+
+    params = tiny_params()  # NF4, dequantized once on CPU: dense weights to merge into
+    params["model"]["compute_dtype"] = "fp32"
+    model, prompt = config.model_section(**params["model"]), config.section("prompt", params["prompt"])
+    base = loading.load(model).model
+    lora = training.lora_config(params["lora"], base)
+    lora.init_lora_weights = False  # a non-zero update, as after training
+    get_peft_model(base, lora).save_pretrained(tmp_path / "adapter")
+    pairs = make_pairs(24, seed=3)
+
+    def classify(merge: bool):
+        return scoring.load_classifier(model, prompt, batch_size=8, adapter=str(tmp_path / "adapter"), merge=merge)
+
+    unmerged, merged = classify(False), classify(True)
+    assert any("lora_" in n for n, _ in unmerged.model.named_parameters())
+    assert not any("lora_" in n for n, _ in merged.model.named_parameters())
+    assert "merged" in merged.loaded.info["adapter"] and "adapter" not in unmerged.loaded.info
+    a, b = unmerged.score(pairs, progress=False)[0], merged.score(pairs, progress=False)[0]
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_merge_adapter_into_4bit_layers_is_refused():
+    """On a GPU without quantization.materialize the base keeps 4-bit layers: merging would re-quantize the update."""
+    quant = config.model_section(name="tiny-llama").quantization
+    four_bit = loading.Runtime(device="cuda", dtype=torch.bfloat16, quantization=quant)
+    with pytest.raises(UserError, match="evaluate.merge_adapter = true.*materialize: true"):
+        scoring.check_mergeable(four_bit, "params.yaml")
+    dense = loading.Runtime(device="cpu", dtype=torch.float32, quantization=quant)  # dequantized once on CPU
+    scoring.check_mergeable(dense, "params.yaml")

@@ -132,6 +132,10 @@ MAX_BATCH = 100_000
 class Evaluate:
     batch_size: int = spec(gt=0, le=MAX_BATCH)
     few_shot_k: int = spec(ge=0)
+    # The fine-tuned model scored with its adapter merged into dense base weights (quantization.materialize on a
+    # GPU, or any CPU load): one matmul a layer instead of the base's and the adapter's. The merged sums round apart
+    # from the unmerged ones in bf16, so off by default: the committed figures are unmerged
+    merge_adapter: bool = spec(default=False)
 
 
 @dataclass

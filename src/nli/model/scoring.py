@@ -259,6 +259,17 @@ class Classifier:
         return scores, speed
 
 
+def check_mergeable(run: loading.Runtime, params_path: str | os.PathLike) -> None:
+    """``evaluate.merge_adapter`` needs dense base weights: merging into 4-bit layers would re-quantize each weight
+    with the adapter's update in it, and score another model than the one trained."""
+    if run.quantization is not None and not (run.materialize_on_gpu or run.dequantize_once):
+        raise UserError(
+            f"{params_path}: evaluate.merge_adapter = true, but model.quantization keeps 4-bit layers on the GPU "
+            f"(merging would re-quantize the adapter's update into them); set model.quantization.materialize: true "
+            f"to merge into the NF4-rounded weights, or evaluate.merge_adapter: false"
+        )
+
+
 def load_classifier(
     model: config.Model,
     prompt: config.Prompt,
@@ -267,14 +278,21 @@ def load_classifier(
     adapter: str | None = None,
     prefix: str = "",
     params_path: str | os.PathLike = "params.yaml",
+    merge: bool = False,
 ) -> Classifier:
-    """Load ``model`` with ``prompt`` and, if given, a PEFT adapter."""
+    """Load ``model`` with ``prompt`` and, if given, a PEFT adapter (``merge``: merged into the base weights, see
+    :func:`merged_for_scoring`)."""
     if adapter:
         adapters.check_adapter_folder(adapter)  # fail before the model loads
+    if adapter and merge:
+        check_mergeable(loading.runtime(model), params_path)
     loaded = loading.load(model)
     prompts.check_max_length(loaded.tokenizer, prompt.template, prompt.max_length, str(params_path))
     label_ids = prompts.label_token_ids(loaded.tokenizer, dataclasses.asdict(prompt.verbalizers))
     network = adapters.load_adapter(loaded.model, adapter) if adapter else loaded.model
+    if adapter and merge:
+        network = network.merge_and_unload()  # PEFT's public merge: W + scaling * B @ A, rounded once per weight
+        loaded.info["adapter"] = "merged into the base weights (evaluate.merge_adapter)"
     return Classifier(
         loaded,
         network,
