@@ -6,7 +6,7 @@ src=$(git rev-parse --show-toplevel); dst=$1/.device/gpu
 rm -rf "$dst" && mkdir -p "$dst/tests/model" "$dst/bench"
 cp -r "$src/src" "$src/stages" "$src/scripts" "$src/conf" "$dst/"
 cp "$src/dvc.yaml" "$src/pyproject.toml" "$dst/"
-cp "$src/tests/model/test_gpu.py" "$dst/tests/model/"
+cp "$src/tests/model/test_gpu.py" "$dst/tests/model/" && cp "$src/tests/conftest.py" "$dst/tests/"
 cp "$src"/bench/*.py "$dst/bench/" && cp -r "$src/bench/gpu_session" "$dst/bench/"
 # The split stage checks the profile label with hydra, which the device's image lacks: its pure-Python packages go
 # along from the local environment (env.sh puts them on the path)
