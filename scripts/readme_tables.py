@@ -119,43 +119,53 @@ def results_table() -> str:
 def gpu_table() -> str:
     gpu = read("bench/results/gpu/summary.json")
     rows = []
-    for row in gpu.get("phi2_shapes", {}).get("rows", []):
-        runs = row.get("train_speedup_vs_report_config_runs") or []
+    latest = gpu.get("phi2_shapes_session7", {})
+    shown = latest.get("processes", {}).get("fused_gelu") or gpu.get("phi2_shapes", {})
+    for row in shown.get("rows", []):
         rows.append(
             [
-                row["config"],
+                f"`{row['key']}`" if latest else row["config"],
                 number(row.get("train_examples_per_second"), ".1f"),
-                f"{number(row.get('train_speedup_vs_report_config'), '.1f')}× ({', '.join(f'{r:.1f}' for r in runs)})",
+                f"{number(row.get('train_speedup_vs_report_config'), '.1f')}×",
                 number(row.get("eval_examples_per_second"), ".0f"),
                 number(row.get("peak_allocated_gb"), ".2f"),
-                "yes" if row.get("all_finite") else "no",
             ]
         )
     two = gpu.get("embedded_two_gpus", {})
     speedup = gpu.get("phi2_shapes", {}).get("two_gpus", {}).get("speedup")
-    header = [
-        "Phi-2 shapes, one H200",
-        "train ex/s",
-        "× report config (rounds)",
-        "eval ex/s",
-        "peak GB (alone)",
-        "finite",
-    ]
+    header = ["Phi-2 shapes, one H200", "train ex/s", "× report", "eval ex/s", "peak GB (alone)"]
     lines = [table(header, rows)]
+    if latest:
+        best, merged, low = (
+            latest["best_train_within_24gb"],
+            latest["eval_merged_examples_per_second"],
+            latest["low_mem_12"],
+        )
+        finite = all(r["all_finite"] for p in latest["processes"].values() for r in p["rows"])
+        lines.append(
+            f"\n`bench/gpu_bench.py` configs; recipes, measurements and shortfalls in docs/gpu.md. "
+            f"{'never' if finite else 'some'} NaN. Three processes: best training ≤ 24 GB "
+            + ", ".join(f"{b['x_report']:.1f}×" for b in best.values())
+            + "; `low-mem-12-fast` "
+            + ", ".join(f"{v['train_speedup_vs_report_config']:.2f}×" for v in low.values())
+            + "; scoring with `evaluate.merge_adapter` "
+            + ", ".join(f"{v:,.0f}" for v in merged.values())
+            + " ex/s."
+        )
     if speedup or two:
         lines.append(
-            f"\nTwo GPUs (`train.gpus: 2`): Phi-2 shapes {number(speedup, '.2f')}× one GPU's training throughput "
-            f"(median of interleaved rounds); embedded-full validation accuracy "
-            f"{number(two.get('two_gpus_val_mean'), '.3f')} against {number(two.get('one_gpu_val_mean'), '.3f')} on "
-            f"one GPU (batch {number(two.get('global_batch'), 'd')}, mean of {len(two.get('seeds', []))} seeds)."
+            f"\nTwo GPUs (`train.gpus: 2`): Phi-2 shapes {number(speedup, '.2f')}× one GPU's training throughput; "
+            f"embedded-full validation {number(two.get('two_gpus_val_mean'), '.3f')} against "
+            f"{number(two.get('one_gpu_val_mean'), '.3f')} on one GPU (batch {number(two.get('global_batch'), 'd')}, "
+            f"{len(two.get('seeds', []))} seeds)."
         )
     full = gpu.get("embedded_full", {})
     if full.get("pipeline_seconds_alone"):
         lines.append(
-            f"\nEmbedded full (`profile=embedded-full`), every stage alone on one {gpu.get('card', 'GPU')}: "
-            f"{number(full['pipeline_seconds_alone'], '.0f')} s, of which the train stage "
-            f"{number(full.get('train_stage_seconds_alone'), '.0f')} s; test accuracy "
-            f"{pct(full.get('test_accuracy_mean'))} (mean of {len(full.get('seeds', []))} training seeds)."
+            f"\nEmbedded full, every stage alone on one {gpu.get('card', 'GPU')}: "
+            f"{number(full['pipeline_seconds_alone'], '.0f')} s (train stage "
+            f"{number(full.get('train_stage_seconds_alone'), '.0f')} s); test accuracy "
+            f"{pct(full.get('test_accuracy_mean'))} (mean of {len(full.get('seeds', []))} seeds)."
         )
     return "\n".join(lines)
 

@@ -411,6 +411,70 @@ def phi2_session6() -> dict:
     return out
 
 
+def dora_session7() -> dict:
+    """Session 7 (make_plans_s7.py): DoRA against the committed recipe on validation blocks 0-4, training seed 1.
+    The first try ran three a GPU and most runs ran out of GPU memory; those ran again two at a time
+    (plan_dora2_s7.json)."""
+    first, again = load("embedded_dora_h200x2_s7.json"), load("embedded_dora2_h200x2_s7.json")
+    choice = load("choice_dora_h200x2_s7.json")
+    ok = [run_row(r) for r in first + again if r["exit_code"] == 0]
+    return {
+        "method": "plan_dora_s7.json (three runs a GPU) then plan_dora2_s7.json (the runs that failed, two at a time "
+        "on GPU 1), split + train; choice and rule in make_plans_s7.py; the committed recipe's validation on these "
+        "blocks is session 6's (embedded_batch_h200x2_s6.json), and block 0 ran again as the check",
+        "validation": choice["validation"],
+        "check_block0_now_vs_session6": choice["checks"]["ctl-b0"],
+        "chosen": choice["chosen"],
+        "chosen_minus_committed": choice["minus_ctl"],
+        "adopted": choice["adopt"],
+        "failed_first_try": sorted(r["name"] for r in first if r["exit_code"] != 0),
+        "train_stage_seconds_dora": [r["stage_seconds"]["train"] for r in ok if not r["name"].startswith("dora/ctl")],
+        "test_seeds": "not run: the chosen recipe was below the committed one on validation, and the session's "
+        "device time went to the Phi-2 benches",
+    }
+
+
+def phi2_process(name: str, note: str) -> dict:
+    """One gpu_bench.py process of session 7: its rows (with the activation and the scoring variants)."""
+    bench = load(name)
+    extra = ("activation", "eval_variants_examples_per_second", "eval_variants_examples_per_second_runs")
+    rows = [r | {k: b[k] for k in extra} for r, b in zip(phi2_rows(bench), bench["rows"], strict=True)]
+    return {"file": name, "gpu": bench["gpu"], "note": note, "method": bench["method"], "rows": rows}
+
+
+def phi2_session7() -> dict:
+    """Session 7's Phi-2-shapes benches: the fused GELU against the stock one (x2 machine, GPU 0 alone while GPU 1
+    trained DoRA runs), then two processes on one H200 alone."""
+    procs = {
+        "fused_gelu": phi2_process(
+            "gpu_bench_h200x2_s7.json",
+            "nvidia-h200-x2, GPU 0; GPU 1 trained DoRA runs meanwhile (the host was shared). report and fast-stock "
+            "keep Phi-2's stock gelu_new; every other row loads it as PyTorch's fused tanh GELU",
+        ),
+        "no_checkpointing": phi2_process(
+            "gpu_bench_nockpt_h200_s7.json", "nvidia-h200 alone: the fast row without gradient checkpointing"
+        ),
+        "repeat": phi2_process("gpu_bench_repeat_h200_s7.json", "nvidia-h200 alone, a second process, five rounds"),
+    }
+    train, merged, low = {}, {}, {}
+    for key, proc in procs.items():
+        by = {r["key"]: r for r in proc["rows"]}
+        fits = [r for r in proc["rows"] if r["key"] != "report" and r["peak_allocated_gb"] <= 24]
+        best = max(fits, key=lambda r: r["train_speedup_vs_report_config"])
+        train[key] = {"row": best["key"], "x_report": best["train_speedup_vs_report_config"],
+                      "peak_allocated_gb": best["peak_allocated_gb"],
+                      "report_examples_per_second": by["report"]["train_examples_per_second"]}  # fmt: skip
+        merged[key] = by["fast"]["eval_variants_examples_per_second"].get("merged")
+        low[key] = {k: by["low-mem-12-fast"][k] for k in ("train_speedup_vs_report_config", "peak_allocated_gb")}
+    return {
+        "processes": procs,
+        "best_train_within_24gb": train,
+        "eval_merged_examples_per_second": merged,
+        "low_mem_12": low,
+        "profile": "gpu_bench_h200x2_s7_profile.txt (torch.profiler, the fast row: two optimizer steps, one scoring)",
+    }
+
+
 def main(check: bool = False) -> None:
     # session 1 (2026-11-30 morning, nvidia-h200-x2)
     final1 = load("embedded_final_h200x2.json")
@@ -462,7 +526,8 @@ def main(check: bool = False) -> None:
     steps5 = load("train_step_nocudnn_h200x2_s5.json")
     rounds = profile_rounds(RES / "train_step_profile_h200_s2.txt")
     starts = load("start_costs_h200_s2.json")["pieces"]
-    rows = {r["key"]: r for r in bench2["rows"]}
+    # session 7 (nvidia-h200-x2, then nvidia-h200)
+    phi2 = phi2_session7()
     # session 6 (nvidia-h200-x2)
     batch6 = batch_session6()
     seed1 = next(x for x in batch6["alone_legs"] if x["name"] == "alone/B1")
@@ -523,6 +588,8 @@ def main(check: bool = False) -> None:
         "nf4_cache_session6": load("nf4_cache_h200x2_s6.json")
         | {"decision": "not adopted: bitsandbytes' CPU and CUDA quantization round most SmolLM2 layers differently"},
         "phi2_shapes_session6": phi2_session6(),
+        "phi2_shapes_session7": phi2,
+        "dora_session7": dora_session7(),
         "attention_ab_session5": ab,
         "train_step_session5": {
             "method": steps5["method"],
@@ -641,12 +708,21 @@ def main(check: bool = False) -> None:
         "embedded_mean_ge_83.5": e["test_accuracy_mean"] >= TARGETS["embedded_mean_test_accuracy_min_issue25"],
         "embedded_mean_ge_85": e["test_accuracy_mean"] >= TARGETS["embedded_mean_test_accuracy_min_issue27"],
         "embedded_three_seeds": len(accs6) >= 3 or f"only {len(accs6)} seeds scored",
-        "phi2_train_ge_30x_le_24gb": rows["fast"]["train_speedup_vs_report_config"] >= 30
-        and rows["fast"]["peak_allocated_gb"] <= 24,
-        "phi2_eval_ge_1000": max(r["eval_examples_per_second"] for r in bench2["rows"]) >= 1000,
-        "phi2_low_mem_ge_2x": rows["low-mem-fast"]["train_speedup_vs_report_config"] >= 2,
-        "phi2_low_mem_le_2.5gb": rows["low-mem-fast"]["peak_allocated_gb"] <= 2.5,
-        "phi2_never_nan": all(r["all_finite"] for r in bench2["rows"]),
+        # session 7, in every one of its three bench processes
+        "phi2_train_ge_30x_le_24gb": all(
+            t["x_report"] >= TARGETS["phi2_train_x_report_min"] for t in phi2["best_train_within_24gb"].values()
+        ),
+        "phi2_eval_ge_1000": all(
+            v >= TARGETS["phi2_eval_examples_per_second_min"] for v in phi2["eval_merged_examples_per_second"].values()
+        ),
+        "phi2_low_mem_ge_2x": all(
+            v["train_speedup_vs_report_config"] >= TARGETS["phi2_low_mem_x_report_min"]
+            for v in phi2["low_mem_12"].values()
+        ),
+        "phi2_low_mem_le_2.5gb": all(
+            v["peak_allocated_gb"] <= TARGETS["phi2_low_mem_peak_allocated_gb_max"] for v in phi2["low_mem_12"].values()
+        ),
+        "phi2_never_nan": all(r["all_finite"] for p in phi2["processes"].values() for r in p["rows"]),
         "two_gpu_phi2_ge_1.85x": ddp3["speedup"] >= 1.85,
         "two_gpu_embedded_val_within_0.5pt": abs(s["embedded_two_gpus"]["val_accuracy_gap"]) <= 0.005,
     }
