@@ -349,16 +349,18 @@ class Row:
                 for m, w in zip(layers, saved, strict=True):
                     m.base_layer.weight.copy_(w)
 
-    def profile(self, n_eval: int) -> str:
-        """torch.profiler's operators by GPU time: one training call (a warm-up step and one more), then scoring."""
+    def profile(self, n_eval: int, shapes: bool = False) -> str:
+        """torch.profiler's operators by GPU time: one training call (a warm-up step and one more), then scoring;
+        ``shapes``: grouped by input shape and dtype too (which tensors the copies and elementwise ops touch)."""
         from torch.profiler import ProfilerActivity, profile
 
         out = []
         for what, fn in (("train: 2 optimizer steps", lambda: self.train(1, 1)), ("score", lambda: self.score(n_eval))):
-            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], record_shapes=shapes) as prof:
                 fn()
                 torch.cuda.synchronize()
-            table = prof.key_averages().table(sort_by="self_device_time_total", row_limit=30)
+            averages = prof.key_averages(group_by_input_shape=shapes)
+            table = averages.table(sort_by="self_device_time_total", row_limit=60 if shapes else 30)
             out.append(f"## {self.key}: {what}\n{table}")
         self.train_runs.pop(), self.eval_runs.pop(), self.peaks.pop(), self.losses.pop()  # not timed rounds
         return "\n\n".join(out)
@@ -439,6 +441,7 @@ def main() -> None:
     )
     ap.add_argument("--profile", default="", help="rows to profile after the rounds (torch.profiler, by GPU time)")
     ap.add_argument("--profile-out", default=None, help="where the profile tables go (default: beside --out)")
+    ap.add_argument("--profile-shapes", action="store_true", help="profile tables grouped by input shape as well")
     args = ap.parse_args()
     if args.dry_run_cpu:
         MODEL.update(name="tiny-phi", device="cpu", vocab=40)
@@ -492,7 +495,7 @@ def main() -> None:
                     "again": row.score(args.eval_examples, variant="again"),  # the row's own, after the others
                 }
                 print(f"round {r}: {row.key}: eval variants {extra}", flush=True)
-    profiles = [row.profile(args.eval_examples) for row in rows if row.key in profile_keys]
+    profiles = [row.profile(args.eval_examples, args.profile_shapes) for row in rows if row.key in profile_keys]
     report_runs = rows[0].train_runs
     out_rows = [row.summary(report_runs) for row in rows]
     for r in out_rows:
