@@ -169,7 +169,7 @@ def nf4_rounded(source: str, quant: config.Quantization, dtype: torch.dtype, bui
 NF4_REQUIRED = ("config.json", NF4_LAYERS)
 
 
-def nf4_rounded_ready(source: str, quant: dict, dtype: torch.dtype) -> bool:
+def nf4_rounded_ready(source: str, quant: config.Quantization, dtype: torch.dtype) -> bool:
     """Whether the NF4-rounded cache of ``source`` is built and whole (loading it needs no bitsandbytes)."""
     return sources.cache_problem(nf4_rounded(source, quant, dtype, build=False), NF4_REQUIRED) is None
 
