@@ -280,8 +280,8 @@ def load_classifier(
     params_path: str | os.PathLike = "params.yaml",
     merge: bool = False,
 ) -> Classifier:
-    """Load ``model`` with ``prompt`` and, if given, a PEFT adapter (``merge``: merged into the base weights, see
-    :func:`merged_for_scoring`)."""
+    """Load ``model`` with ``prompt`` and, if given, a PEFT adapter (``merge``: merged into the base weights, which
+    must be dense: see :func:`check_mergeable`)."""
     if adapter:
         adapters.check_adapter_folder(adapter)  # fail before the model loads
     if adapter and merge:
