@@ -151,3 +151,62 @@ def test_merged_adapter_scores_like_the_unmerged_one_on_materialised_weights(mon
     four_bit = config.model_section(**{**params["model"], "quantization": NF4})
     with pytest.raises(UserError, match="materialize: true"):
         scoring.load_classifier(four_bit, prompt, batch_size=16, adapter=str(tmp_path / "adapter"), merge=True)
+
+
+def test_training_casts_each_layernorm_output_once_for_all_its_consumers(monkeypatch, tmp_path):
+    """CUDA autocast returns LayerNorm outputs in float32, and each of Phi's q, k, v and fc1 projections and their
+    adapters casts its own bf16 copy of it. Training casts the output once (training.norm_outputs_in_autocast_dtype):
+    the adapters of a layer read one bf16 tensor, and the hooks are gone after training."""
+    from conftest import tiny_params
+    from peft import get_peft_model
+
+    from nli.train import training
+
+    monkeypatch.setenv("SNLI_QLORA_CACHE", str(tmp_path))
+    params = tiny_params()
+    params["model"].update(name="tiny-phi", device="cuda", compute_dtype="bf16")
+    params["model"]["quantization"]["materialize"] = True
+    model_p = config.model_section(**params["model"])
+    loaded = loading.load(model_p)
+    model = get_peft_model(loaded.model, training.lora_config({**params["lora"], "dropout": 0.0}, loaded.model))
+    layer = model.get_submodule("base_model.model.model.layers.0")
+    readers = {n: layer.get_submodule(f"{n}.lora_A.default") for n in ("self_attn.q_proj", "self_attn.k_proj")}
+    readers["mlp.fc1"] = layer.get_submodule("mlp.fc1.lora_A.default")
+    seen = {}
+
+    def storages():
+        seen.clear()
+        for name, m in readers.items():
+            m._forward_pre_hooks.clear()
+            m.register_forward_pre_hook(
+                lambda m, a, name=name: seen.update({name: (a[0].dtype, a[0].untyped_storage().data_ptr())})
+            )
+
+    g = torch.Generator().manual_seed(3)
+    encoded = [torch.randint(8, 40, (int(n),), generator=g).tolist() for n in torch.randint(5, 20, (16,), generator=g)]
+    examples = training.make_examples(encoded, [i % 3 for i in range(16)], [5, 6, 7])
+    train_p = config.section("train", {**params["train"], "max_steps": 1, "batch_size": 8, "grad_accum": 1})
+    args = training.training_arguments(
+        train_p,
+        output_dir=str(tmp_path / "run"),
+        seed=0,
+        runtime=loading.runtime(model_p),
+        total_steps=1,
+        validate=False,
+    )
+    trainer = training.LabelTokenTrainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=training.make_collator(0, "right"),
+        label_token_ids=[5, 6, 7],
+    )
+    storages()
+    trainer.train()
+    assert len(seen) == 3 and set(seen.values()) == {(torch.bfloat16, seen["mlp.fc1"][1])}, seen  # one bf16 tensor
+    assert all(not m._forward_hooks for m in model.modules() if isinstance(m, torch.nn.LayerNorm))  # removed after
+    monkeypatch.setattr(training, "CAST_NORM_OUTPUTS", False)
+    storages()
+    trainer.train()
+    # without it, all read the float32 output and each matmul casts its own bf16 copy of it
+    assert {dtype for dtype, _ in seen.values()} == {torch.float32}, seen

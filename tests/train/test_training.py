@@ -559,3 +559,36 @@ def test_lora_use_dora_trains_a_dora_adapter_that_loads_for_scoring(tmp_path, sp
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([[5, 6, 7, 8]])).logits
     assert torch.isfinite(logits).all()
+
+
+def test_a_float32_norm_output_is_cast_once_for_its_consumers_with_the_same_forward():
+    """training.norm_outputs_in_autocast_dtype: a LayerNorm that returns float32 under autocast (as CUDA's does) hands
+    its four adapter-like consumers one bf16 tensor, so backward keeps one copy of it instead of four; the forward is
+    bit for bit the same, and the hooks are gone after."""
+    from nli.train import training
+
+    torch.manual_seed(0)
+    norm, heads = torch.nn.LayerNorm(48), torch.nn.ModuleList(torch.nn.Linear(48, 8) for _ in range(4))
+    x = torch.randn(4, 16, 48)
+
+    def forward(active: bool):
+        saved = set()
+
+        def pack(t):
+            if t.dtype == torch.bfloat16 and t.shape == (64, 48):  # an adapter's input, kept for its weight grad
+                saved.add(t.untyped_storage().data_ptr())
+            return t
+
+        with (
+            training.norm_outputs_in_autocast_dtype(norm, active),
+            torch.autocast("cpu", torch.bfloat16),
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+        ):
+            h = norm(x)
+            return h.dtype, torch.stack([head(h) for head in heads]), len(saved)
+
+    plain, once = forward(False), forward(True)
+    assert plain[0] == torch.float32 and plain[2] == 4
+    assert once[0] == torch.bfloat16 and once[2] == 1
+    assert torch.equal(plain[1], once[1])
+    assert not norm._forward_hooks

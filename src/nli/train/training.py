@@ -10,6 +10,7 @@ state included), best-checkpoint selection on validation accuracy, and data-para
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -66,6 +67,38 @@ class EpochSeededLengthSampler(torch.utils.data.Sampler):
         return iter(length_grouped_indices(self.lengths, self.batch_size, generator))
 
 
+CAST_NORM_OUTPUTS = True  # bench/gpu_bench.py turns it off in one row to time the casts it saves
+
+
+@contextlib.contextmanager
+def norm_outputs_in_autocast_dtype(model, active: bool = True):
+    """Every ``nn.LayerNorm`` in ``model`` hands its consumers its output in the autocast dtype, cast once.
+
+    CUDA autocast runs layer_norm in float32 and returns float32. In Phi-2 four projections and their four adapters
+    read each layer's norm output, and each casts it to the compute dtype on its own: eight copies of a whole
+    activation in every forward pass (recomputed under gradient checkpointing), eight float32 gradients summed in the
+    backward, and one bf16 copy saved per adapter. Cast once, the forward numbers are the same (every consumer rounded
+    the same float32 values to the same dtype); the backward sums the consumers' gradients in the compute dtype, as it
+    does for every other activation. Models whose norms already return the compute dtype (Llama's RMSNorm) are
+    untouched. A no-op outside autocast, so scoring is unchanged."""
+    if not active:
+        yield
+        return
+
+    def cast(module, args, output):
+        device = output.device.type
+        if torch.is_autocast_enabled(device) and output.dtype == torch.float32:
+            return output.to(torch.get_autocast_dtype(device))
+        return None
+
+    handles = [m.register_forward_hook(cast) for m in model.modules() if isinstance(m, torch.nn.LayerNorm)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 class LabelTokenTrainer(Trainer):
     """A Trainer whose loss is cross-entropy at the answer position; eval returns label-token logits."""
 
@@ -91,7 +124,10 @@ class LabelTokenTrainer(Trainer):
         # dropout would then scale the input in the compute dtype.
         autocast = self.args.bf16 or self.args.fp16
         dropout = any(isinstance(m, torch.nn.Dropout) for n, m in self.model.named_modules() if "lora_dropout" in n)
-        with disable_input_dtype_casting(self.model, active=autocast and not dropout):
+        with (
+            disable_input_dtype_casting(self.model, active=autocast and not dropout),
+            norm_outputs_in_autocast_dtype(self.model, active=autocast and CAST_NORM_OUTPUTS),
+        ):
             return super().train(*args, **kwargs)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
