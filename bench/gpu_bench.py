@@ -164,7 +164,7 @@ CONFIGS = {
 }
 # Session 7: with the fused GELU a step holds less, so the fast row without gradient checkpointing (no forward run
 # twice) at batches that may fit the 24 GB budget
-for _b in (64, 96, 128):
+for _b in (64, 72, 76, 80, 96, 128):  # 72-80 since session 8
     CONFIGS[f"fast-nockpt-{_b}"] = (
         f"ours: bf16, {_b}, no ckpt, r16 all-linear, LoRA dropout 0, NF4 weights materialised",
         "bf16",
@@ -177,6 +177,16 @@ for _b in (64, 96, 128):
         False,
         True,
     )
+# Session 8: fast's step at larger batches (fewer steps, longer kernels), and low-mem at more pairs a step (the
+# LayerNorm cast lowered its peak)
+for _b in (384, 512):
+    CONFIGS[f"fast-{_b}"] = (CONFIGS["fast"][0].replace("256", str(_b)), "bf16", _b, *CONFIGS["fast"][3:])
+CONFIGS["low-mem-14-fast"] = (
+    CONFIGS["low-mem-12-fast"][0].replace("12", "14"),
+    "bf16",
+    14,
+    *CONFIGS["low-mem-12-fast"][3:],
+)
 # The same row with the left-padded batches and SDPA mask of before (scoring.RIGHT_PAD_ON_GPU off while it runs)
 CONFIGS["fast-left"] = (CONFIGS["fast"][0] + ", left padding + mask", *CONFIGS["fast"][1:])
 LEFT_PADDED = {"fast-left"}
@@ -191,6 +201,18 @@ NO_CUDNN = {"fast-nocudnn"}
 STOCK_GELU = {"report", "fast-stock"}
 CONFIGS["report-fused"] = (CONFIGS["report"][0] + ", fused GELU", *CONFIGS["report"][1:])
 CONFIGS["fast-stock"] = (CONFIGS["fast"][0] + ", stock GELU", *CONFIGS["fast"][1:])
+# Session 8: every row's training steps take batches as a pipeline-sized run groups them (pipeline_batches). These
+# rows draw them as sessions 1-7 did (a round's pairs grouped among themselves: more padding at large batches), to
+# measure the change in one process
+ROUND_DRAWN = {"report-round", "fast-round"}
+CONFIGS["report-round"] = (CONFIGS["report"][0] + ", batches drawn as in sessions 1-7", *CONFIGS["report"][1:])
+CONFIGS["fast-round"] = (CONFIGS["fast"][0] + ", batches drawn as in sessions 1-7", *CONFIGS["fast"][1:])
+STOCK_GELU |= {"report-round"}
+# Session 8: training casts each LayerNorm's float32 output to bf16 once (training.CAST_NORM_OUTPUTS); this row
+# trains with every consumer casting its own copy, as before
+NORM_CAST_OFF = {"fast-normcast-off"}
+CONFIGS["fast-normcast-off"] = (CONFIGS["fast"][0] + ", LayerNorm output cast by each consumer", *CONFIGS["fast"][1:])
+POOL = 9842  # the offline pool the pipeline trains from (embedded-full: all of it but the validation carve-out)
 REPORT = {
     "train_minutes": 23.92,
     "peak_allocated_gb": 2.47,
@@ -208,6 +230,35 @@ def snli_like(n: int, seed: int) -> list[list[int]]:
     return [
         torch.randint(min(100, MODEL["vocab"] // 2), MODEL["vocab"], (int(k),), generator=g).tolist() for k in lengths
     ]
+
+
+_pools: dict[int, list[list[int]]] = {}
+
+
+def pipeline_batches(batch: int, steps: int, warmup: int, seed: int) -> list[list[int]]:
+    """``warmup + steps`` optimizer batches of ``batch`` sequences, as a run over a pipeline-sized pool makes them.
+
+    A round's few batches, grouped by length among themselves (the Trainer's sampler, as sessions 1-7 drew them), pad
+    far more at batch 256 than a run over the pool does (bench/results/gpu/padding_s7.json). Here the pool's own
+    length-grouped order (training.length_grouped_indices at this batch, as the train stage's sampler makes it) is cut
+    into batches; the warm-up steps take the longest one (a run's first, so the peak memory is the run's) and the
+    median, the timed steps take batches at evenly spaced quantiles of padded length, so every row is timed on the
+    same spread of lengths whatever its batch size."""
+    pool = _pools.setdefault(seed, snli_like(POOL, seed=1000 + seed))
+    lengths = [len(s) for s in pool]
+    order = training.length_grouped_indices(lengths, batch, torch.Generator().manual_seed(seed))
+    batches = [order[k : k + batch] for k in range(0, len(order) - batch + 1, batch)]
+    ranked = sorted(batches, key=lambda b: (max(lengths[i] for i in b), sum(lengths[i] for i in b)))
+    picks = [batches[0]] + [ranked[len(ranked) // 2]] * (warmup - 1)
+    picks += [ranked[int((j + 0.5) * len(ranked) / steps)] for j in range(steps)]
+    return [pool[i] for b in picks for i in b]
+
+
+class FixedOrderTrainer(training.LabelTokenTrainer):
+    """The project's Trainer, taking the training pairs in the order given (pipeline_batches made the batches)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        return torch.utils.data.SequentialSampler(train_dataset if train_dataset is not None else self.train_dataset)
 
 
 class StepTimer(TrainerCallback):
@@ -265,14 +316,19 @@ class Row:
     def train(self, steps: int, warmup: int) -> float:
         scoring.RIGHT_PAD_ON_GPU = self.key not in LEFT_PADDED
         torch.backends.cuda.enable_cudnn_sdp(self.key not in NO_CUDNN)
+        training.CAST_NORM_OUTPUTS = self.key not in NORM_CAST_OFF
         try:
             return self._train(steps, warmup)
         finally:
             scoring.RIGHT_PAD_ON_GPU = True
             torch.backends.cuda.enable_cudnn_sdp(True)
+            training.CAST_NORM_OUTPUTS = True
 
     def _train(self, steps: int, warmup: int) -> float:
-        seqs = snli_like(self.batch * self.accum * (steps + warmup), seed=len(self.train_runs))
+        if self.key in ROUND_DRAWN:
+            seqs = snli_like(self.batch * self.accum * (steps + warmup), seed=len(self.train_runs))
+        else:
+            seqs = pipeline_batches(self.batch * self.accum, steps, warmup, seed=len(self.train_runs))
         examples = training.make_examples(seqs, [i % 3 for i in range(len(seqs))], LABEL_IDS)
         p = {
             "lr": 1e-4,
@@ -298,7 +354,7 @@ class Row:
                 p, output_dir=tmp, seed=0, runtime=run, total_steps=steps + warmup, validate=False
             )
             args.disable_tqdm = True
-            trainer = training.LabelTokenTrainer(
+            trainer = (training.LabelTokenTrainer if self.key in ROUND_DRAWN else FixedOrderTrainer)(
                 model=self.model,
                 args=args,
                 train_dataset=examples,
@@ -377,6 +433,7 @@ class Row:
             "gradient_checkpointing": self.ckpt,
             "optim": self.optim,
             "padding_free": self.packed,
+            "batches": "drawn per round, as sessions 1-7" if self.key in ROUND_DRAWN else "pipeline-sized grouping",
             "nf4_materialized": self.materialize,
             "train_examples_per_second_runs": [round(x, 2) for x in self.train_runs],
             "train_examples_per_second": round(statistics.median(self.train_runs), 2),
@@ -515,7 +572,9 @@ def main() -> None:
         "method": (
             f"one process; a memory pass (each row alone: load, {args.warmup_steps + 1} steps, peak allocated, freed), "
             f"then every row loaded once, a warm-up round and {args.rounds} timed rounds, rows "
-            f"interleaved; each round: {args.warmup_steps} untimed + {args.steps} timed optimizer steps, then "
+            f"interleaved; each round: {args.warmup_steps} untimed + {args.steps} timed optimizer steps (batches as "
+            f"a run over a {POOL}-pair pool groups them: pipeline_batches; rows in ROUND_DRAWN draw them as sessions "
+            f"1-7 did), then "
             f"{args.eval_examples} scored examples (rows in --eval-variants: then at half their eval batch, merged, "
             f"and their own again); ratios per round against that round's report row, median shown"
         ),
