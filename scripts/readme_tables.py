@@ -119,8 +119,8 @@ def results_table() -> str:
 def gpu_table() -> str:
     gpu = read("bench/results/gpu/summary.json")
     rows = []
-    latest = gpu.get("phi2_shapes_session7", {})
-    shown = latest.get("processes", {}).get("fused_gelu") or gpu.get("phi2_shapes", {})
+    latest = gpu.get("phi2_shapes_session8", {})
+    shown = latest.get("processes", {}).get("target_rows") or gpu.get("phi2_shapes", {})
     for row in shown.get("rows", []):
         rows.append(
             [
@@ -139,18 +139,17 @@ def gpu_table() -> str:
         best, merged, low = (
             latest["best_train_within_24gb"],
             latest["eval_merged_examples_per_second"],
-            latest["low_mem_12"],
+            latest["low_mem_best"],
         )
         finite = all(r["all_finite"] for p in latest["processes"].values() for r in p["rows"])
         lines.append(
-            f"\n`bench/gpu_bench.py` configs; recipes, measurements and shortfalls in docs/gpu.md. "
-            f"{'never' if finite else 'some'} NaN. Three processes: best training ≤ 24 GB "
-            + ", ".join(f"{b['x_report']:.1f}×" for b in best.values())
-            + "; `low-mem-12-fast` "
+            f"\n`bench/gpu_bench.py` configs, the last of {len(best)} processes. Best training ≤ 24 GB in each: "
+            + ", ".join(f"{b['x_report']:.2f}× (`{b['row']}`)" for b in best.values())
+            + "; low-mem ≤ 2.5 GB "
             + ", ".join(f"{v['train_speedup_vs_report_config']:.2f}×" for v in low.values())
-            + "; scoring with `evaluate.merge_adapter` "
+            + "; merged scoring "
             + ", ".join(f"{v:,.0f}" for v in merged.values())
-            + " ex/s."
+            + f" ex/s; {'never' if finite else 'some'} NaN. Method and shortfalls: docs/gpu.md."
         )
     if speedup or two:
         lines.append(
