@@ -172,15 +172,18 @@ def test_training_casts_each_layernorm_output_once_for_all_its_consumers(monkeyp
     layer = model.get_submodule("base_model.model.model.layers.0")
     readers = {n: layer.get_submodule(f"{n}.lora_A.default") for n in ("self_attn.q_proj", "self_attn.k_proj")}
     readers["mlp.fc1"] = layer.get_submodule("mlp.fc1.lora_A.default")
-    seen = {}
+    seen, handles = {}, []
 
     def storages():
         seen.clear()
-        for name, m in readers.items():
-            m._forward_pre_hooks.clear()
+        for handle in handles:
+            handle.remove()
+        handles[:] = [
             m.register_forward_pre_hook(
                 lambda m, a, name=name: seen.update({name: (a[0].dtype, a[0].untyped_storage().data_ptr())})
             )
+            for name, m in readers.items()
+        ]
 
     g = torch.Generator().manual_seed(3)
     encoded = [torch.randint(8, 40, (int(n),), generator=g).tolist() for n in torch.randint(5, 20, (16,), generator=g)]
@@ -204,7 +207,9 @@ def test_training_casts_each_layernorm_output_once_for_all_its_consumers(monkeyp
     storages()
     trainer.train()
     assert len(seen) == 3 and set(seen.values()) == {(torch.bfloat16, seen["mlp.fc1"][1])}, seen  # one bf16 tensor
-    assert all(not m._forward_hooks for m in model.modules() if isinstance(m, torch.nn.LayerNorm))  # removed after
+    norm, x = layer.input_layernorm, torch.randn(2, 3, layer.input_layernorm.normalized_shape[0], device="cuda")
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        assert norm(x.bfloat16()).dtype == torch.float32  # the hooks are gone after training
     monkeypatch.setattr(training, "CAST_NORM_OUTPUTS", False)
     storages()
     trainer.train()
