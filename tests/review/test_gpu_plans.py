@@ -26,6 +26,8 @@ PLANS = [  # the newest sessions' plans
     "plan_blocks_s5.json",
     "plan_alone_s5.json",
     "plan_seeds_s5.json",
+    "plan_blocks_s9.json",
+    "plan_curve_s9.json",
 ]
 
 
