@@ -529,6 +529,29 @@ def phi2_session8() -> dict:
     }
 
 
+def ensembles_session9(committed: list[dict]) -> dict:
+    """Session 9 (make_plans_s9.py, ensembles_s9.py): logit ensembles and soups of the committed recipe's cross-fit
+    members (validation blocks 0-4 x training seeds 1-3, split + train, then scored), and two learning curves."""
+    ens = load("embedded_ensembles_h200_s9.json")
+    block0 = {int(k[-1]): v["test_accuracy"] for k, v in ens["members"].items() if "-b0-" in k}
+    return {
+        "method": "plan_blocks_s9.json (three runs on one H200 at a time), then ensembles_s9.py: every member scored "
+        "on its own validation block and on test, each block's soup and the cross-fit soups scored, logit ensembles "
+        "(members' mean log-probabilities) computed from the members' predictions; plan_curve_s9.json (4 epochs) and "
+        "plan_curve_steps_s9.json (the full run's 148 steps) for the curves; rule in make_plans_s9.py",
+        "check_block0_vs_committed": {s: [block0[s], r["test_accuracy"]] for s, r in enumerate(committed, 1)},
+        "blocks": ens["blocks"],
+        "ensemble_minus_members_val": ens["ensemble_minus_members_val"],
+        "soup_minus_members_val": ens["soup_minus_members_val"],
+        "adopted": ens["adopt_ensembling"],
+        "cross_fit": ens["cross_fit"],
+        "cross_fit_ensembles_test_mean": ens["cross_fit_ensembles_test_mean"],
+        "curve_epochs": ens["curve_epochs"],
+        "curve_steps": ens["curve_steps"],
+        "pool_pairs": 9842,
+    }
+
+
 def main(check: bool = False) -> None:
     # session 1 (2026-11-30 morning, nvidia-h200-x2)
     final1 = load("embedded_final_h200x2.json")
@@ -647,6 +670,7 @@ def main(check: bool = False) -> None:
         "phi2_shapes_session8": phi2,
         "phi2_shapes_session7": phi2_7,
         "dora_session7": dora_session7(),
+        "ensembles_session9": ensembles_session9(seeds6),
         "attention_ab_session5": ab,
         "train_step_session5": {
             "method": steps5["method"],
