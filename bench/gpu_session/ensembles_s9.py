@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import statistics
 import sys
@@ -42,6 +43,7 @@ STEPS = 148  # the full run's optimizer steps: ceil(9,342 / 256) x 4 epochs
 TARGET = 0.85
 
 
+@functools.cache  # a member's predictions take part in several ensembles
 def read_predictions(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, gold label indices, [n, 3] log-probabilities in LABELS order) of an evaluate stage's predictions."""
     with path.open(newline="") as f:

@@ -33,19 +33,13 @@ Written before the runs, the rule (`ensembles_s9.py` applies it):
 import json
 import math
 
-from plan_base import HERE, write_base
+from plan_base import HERE, TRAIN_PAIRS, eval_every, write_base
 
 BASE = "bench/gpu_session/base_full_s9.yaml"
 BLOCKS = range(5)
 SEEDS = (1, 2, 3)
-TRAIN_PAIRS = 9342  # plan_base.TRAIN_PAIRS: the pool minus 500 for validation
 CURVE = (2335, 4671, 7006)  # a quarter, half and three quarters of TRAIN_PAIRS
 SLOTS = ["0"] * 3  # one H200: at most three batch-256 training processes a GPU (docs/gpu.md)
-
-
-def eval_steps(pairs: int, batch: int, epochs: float) -> int:
-    """About eight validations a run, as the recipe's eval_steps gives at the full size."""
-    return math.ceil(math.ceil(pairs / batch) * epochs / 8)
 
 
 def write(name: str, phases: list[dict]) -> None:
@@ -56,14 +50,14 @@ def main() -> None:
     base = write_base("base_full_s9.yaml")
     train = base["train"]
     assert train["batch_size"] == 256 and not base["lora"]["use_dora"], "not the committed recipe"
-    assert eval_steps(TRAIN_PAIRS, train["batch_size"], train["epochs"]) == train["eval_steps"], "recipe moved"
+    assert eval_every(train["batch_size"], train["epochs"]) == train["eval_steps"], "recipe moved"
     blocks = {f"ctl-b{b}-s{s}": {"split.val_block": b, "train.seed": s} for b in BLOCKS for s in SEEDS}
     write("plan_blocks_s9.json", [{"name": "blocks", "slots": SLOTS, "stages": ["split", "train"], "runs": blocks}])
     curve = {
         f"n{n}-s{s}": {
             "split.train_size": n,
             "train.seed": s,
-            "train.eval_steps": eval_steps(n, train["batch_size"], train["epochs"]),
+            "train.eval_steps": eval_every(train["batch_size"], train["epochs"], n),
         }
         for n in CURVE
         for s in SEEDS

@@ -13,8 +13,8 @@ ROOT = HERE.parents[1]
 TRAIN_PAIRS = 9342  # the offline pool (9,842 after dedup) minus 500 for validation
 
 
-def eval_every(batch: int, epochs: float) -> int:
-    return math.ceil(math.ceil(TRAIN_PAIRS / batch) * epochs / 8)  # about eight validations a run
+def eval_every(batch: int, epochs: float, pairs: int = TRAIN_PAIRS) -> int:
+    return math.ceil(math.ceil(pairs / batch) * epochs / 8)  # about eight validations a run
 
 
 def write_base(name: str) -> dict:
