@@ -30,14 +30,12 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_plans_s9 import BLOCKS, CURVE, SEEDS  # noqa: E402
+from plan_base import TRAIN_PAIRS as FULL  # noqa: E402
 from soups_s4 import score  # noqa: E402
 from soups_s5 import paired, soup  # noqa: E402
 
 LABELS = ("entailment", "neutral", "contradiction")
-BLOCKS = range(5)
-SEEDS = (1, 2, 3)
-CURVE = (2335, 4671, 7006)
-FULL = 9342
 FIT_FROM = 4671  # half the pairs: the slope near the full size, not the climb out of a few dozen steps
 STEPS = 148  # the full run's optimizer steps: ceil(9,342 / 256) x 4 epochs
 TARGET = 0.85
